@@ -1,0 +1,63 @@
+# Weightshift: the two commands a newcomer needs are `make demo` and `make test`.
+# Both set up everything they need (a local venv, the ASL validator) on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help demo test lint typecheck validate unit component workflow e2e bench build deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[tools,dev]"
+	touch $(STAMP)
+
+$(ASL_VALIDATOR):
+	npm install --silent --no-audit --no-fund --prefix .tools asl-validator@4.0.0
+
+demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release, then a bad one
+	$(BIN)/python -m weightshift_cli.demo
+
+test: lint typecheck validate ## everything CI runs: lint, types, template and ASL checks, all tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(BIN)/mypy
+
+validate: $(STAMP) $(ASL_VALIDATOR) ## sam validate --lint, cfn-lint, asl-validator
+	$(BIN)/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+	$(BIN)/cfn-lint template.yaml
+	$(ASL_VALIDATOR) --json-path statemachine/canary.asl.json
+
+unit: $(STAMP) ## pure functions only
+	$(BIN)/python -m pytest -q tests/unit
+
+component: $(STAMP) ## handlers against moto
+	$(BIN)/python -m pytest -q tests/component
+
+workflow: $(STAMP) ## the real ASL in moto's engine with the real handlers
+	$(BIN)/python -m pytest -q tests/workflow
+
+bench: $(STAMP) ## cost and speed figures
+	$(BIN)/python benchmarks/run.py
+
+build: $(STAMP) ## sam build (functions built for arm64 / Python 3.13 with pip, no Docker)
+	$(BIN)/sam build
+
+deploy: build ## sam deploy --guided to your AWS account
+	$(BIN)/sam deploy --guided
+
+clean: ## remove the venv, build output and caches
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-output

@@ -1,0 +1,37 @@
+"""boto3 clients, made once per process and per endpoint.
+
+Region and endpoint come from the standard environment (AWS_REGION /
+AWS_DEFAULT_REGION, AWS_ENDPOINT_URL), so the same code talks to AWS or to the
+local emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+
+
+def client(service: str) -> Any:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _client(service, region, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _client(service: str, region: str | None, endpoint: str | None) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def clear_clients() -> None:
+    """Forget cached clients (tests switch endpoints and mocks)."""
+    _client.cache_clear()
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,70 @@
+"""ECS services and ALB target groups: is a side steady and serving?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from weightshift.adapters.aws import error_code
+from weightshift.errors import RouteNotFound, SignalUnavailable
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    running: int
+    desired: int
+    deployments: int
+
+    @property
+    def steady(self) -> bool:
+        return self.desired > 0 and self.running == self.desired and self.deployments <= 1
+
+
+@dataclass(frozen=True)
+class TargetGroupHealth:
+    arn: str
+    healthy: int
+    total: int
+
+
+class EcsElb:
+    def __init__(self, ecs: Any, elbv2: Any) -> None:
+        self._ecs = ecs
+        self._elb = elbv2
+
+    def service(self, cluster: str, service: str) -> ServiceState:
+        try:
+            resp = self._ecs.describe_services(cluster=cluster, services=[service])
+        except ClientError as exc:
+            raise SignalUnavailable(f"ECS DescribeServices {cluster}/{service}: {error_code(exc)}") from exc
+        found = [s for s in resp.get("services", []) if s.get("status", "ACTIVE") == "ACTIVE"]
+        if not found:
+            raise SignalUnavailable(f"ECS service {service} not found in cluster {cluster}")
+        svc = found[0]
+        return ServiceState(
+            running=int(svc.get("runningCount", 0)),
+            desired=int(svc.get("desiredCount", 0)),
+            deployments=len(svc.get("deployments", [])),
+        )
+
+    def target_groups(self, load_balancer_arn: str) -> list[TargetGroupHealth]:
+        try:
+            groups = self._elb.describe_target_groups(LoadBalancerArn=load_balancer_arn)["TargetGroups"]
+            result = []
+            for group in groups:
+                descs = self._elb.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
+                states = [d["TargetHealth"]["State"] for d in descs["TargetHealthDescriptions"]]
+                result.append(TargetGroupHealth(group["TargetGroupArn"], states.count("healthy"), len(states)))
+            return result
+        except ClientError as exc:
+            raise SignalUnavailable(f"target health of {load_balancer_arn}: {error_code(exc)}") from exc
+
+    def alias_target(self, load_balancer_arn: str) -> dict[str, str]:
+        """DNSName and CanonicalHostedZoneId, for an alias record to the ALB."""
+        try:
+            lb = self._elb.describe_load_balancers(LoadBalancerArns=[load_balancer_arn])["LoadBalancers"][0]
+        except (ClientError, IndexError) as exc:
+            raise RouteNotFound(f"load balancer {load_balancer_arn} not found") from exc
+        return {"DNSName": lb["DNSName"], "CanonicalHostedZoneId": lb["CanonicalHostedZoneId"]}

@@ -1,0 +1,54 @@
+"""Step Functions: start, stop and read executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from weightshift.adapters.aws import error_code
+
+
+def execution_arn_for(state_machine_arn: str, name: str) -> str:
+    """``arn:<p>:states:<r>:<a>:stateMachine:<sm>`` -> ``...:execution:<sm>:<name>``."""
+    head, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{head}:execution:{machine}:{name}"
+
+
+class StepFunctions:
+    def __init__(self, client: Any) -> None:
+        self._sfn = client
+
+    def start(self, state_machine_arn: str, name: str, input_json: str) -> str:
+        """Start idempotently: the same name and input give the same execution."""
+        try:
+            resp = self._sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=input_json)
+            return str(resp["executionArn"])
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            # The name is taken. It is ours if the input matches (it ran and closed already).
+            arn = execution_arn_for(state_machine_arn, name)
+            existing = self._sfn.describe_execution(executionArn=arn)
+            if json.loads(existing.get("input") or "null") == json.loads(input_json):
+                return arn
+            raise
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        """Stop a running execution. False if it had already ended."""
+        try:
+            self._sfn.stop_execution(executionArn=execution_arn, error=error[:256], cause=cause[:32768])
+            return True
+        except ClientError as exc:
+            if error_code(exc) in ("ExecutionDoesNotExist", "ExecutionNotRunning", "InvalidArn"):
+                return False
+            raise
+
+    def status(self, execution_arn: str) -> dict[str, Any]:
+        try:
+            return dict(self._sfn.describe_execution(executionArn=execution_arn))
+        except ClientError as exc:
+            if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+                return {"status": "MISSING"}
+            raise

@@ -1,0 +1,102 @@
+"""Which ECS events start a canary. Pure functions: no AWS, no clock, no env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weightshift.models import Color, EcsTaskEvent, Weights
+from weightshift.plan import ecs_deployment_of
+from weightshift.settings import RouteConfig
+
+ECS_SOURCE = "aws.ecs"
+TASK_STATE_CHANGE = "ECS Task State Change"
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """The event starts nothing. ``reason`` is a short stable code (a metric dimension)."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A RUNNING task of one of our services: maybe a new deployment."""
+
+    target: Color
+    ecs_deployment: str
+    task_arn: str
+    task_definition_arn: str
+    version: int
+
+    @property
+    def live(self) -> Color:
+        return "blue" if self.target == "green" else "green"
+
+
+def cluster_matches(cluster_arn: str, cluster_name: str) -> bool:
+    """``arn:<partition>:ecs:<region>:<account>:cluster/<name>`` or the bare name."""
+    if cluster_arn == cluster_name:
+        return True
+    return cluster_arn.startswith("arn:") and cluster_arn.split(":", 5)[-1] == f"cluster/{cluster_name}"
+
+
+def classify(event: EcsTaskEvent, config: RouteConfig) -> Candidate | Ignore:
+    """Is this event a RUNNING task of the blue or green service of our cluster?"""
+    detail = event.detail
+    if event.source != ECS_SOURCE or event.detail_type != TASK_STATE_CHANGE:
+        return Ignore("foreign-event", f"source={event.source!r} detail-type={event.detail_type!r}")
+    if not cluster_matches(detail.clusterArn, config.cluster_name):
+        return Ignore("foreign-cluster", f"cluster {detail.clusterArn} is not {config.cluster_name}")
+    color = config.color_of_group(detail.group)
+    if color is None:
+        return Ignore("foreign-service", f"group {detail.group!r} is neither blue nor green service")
+    if detail.lastStatus != "RUNNING":
+        return Ignore("not-running", f"lastStatus is {detail.lastStatus}")
+    if detail.desiredStatus not in (None, "RUNNING"):
+        return Ignore("being-stopped", f"desiredStatus is {detail.desiredStatus}")
+    return Candidate(
+        target=color,
+        ecs_deployment=ecs_deployment_of(detail.startedBy, detail.taskDefinitionArn),
+        task_arn=detail.taskArn,
+        task_definition_arn=detail.taskDefinitionArn,
+        version=detail.version,
+    )
+
+
+def against_traffic(candidate: Candidate, weights: Weights | None) -> Ignore | None:
+    """A task of the side that already carries all the traffic is a scale-out or a
+    replacement, not a release: it starts nothing."""
+    if weights is None:
+        return None
+    target, live = weights.of(candidate.target), weights.of(candidate.live)
+    if target > 0 and live == 0:
+        return Ignore(
+            "already-live",
+            f"{candidate.target} already carries all traffic ({candidate.target}={target}, {candidate.live}={live})",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """The deployment that holds the route now."""
+
+    deployment_id: str
+    execution_arn: str
+    target: Color | None
+
+
+def supersedes(candidate_deployment_id: str, candidate: Candidate, holder: InFlight | None) -> bool:
+    """The rule for a new deployment while a canary is in flight on the route:
+
+    - a new deployment of the canary's *target* service supersedes it: the
+      running canary is stopped, which fails it back to the original weights,
+      and the new one starts from preflight (as Argo Rollouts and Flagger do);
+    - a deployment of the other service waits: its execution queues on the
+      route lock and runs when the current canary ends.
+    """
+    if holder is None or holder.deployment_id == candidate_deployment_id:
+        return False
+    return holder.target == candidate.target

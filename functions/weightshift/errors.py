@@ -1,0 +1,56 @@
+"""Domain errors.
+
+Lambda reports an exception's class name as the error name, so the state
+machine routes on these names (``ErrorEquals: ["HealthGateFailed"]``). Never
+rename one without changing ``statemachine/canary.asl.json``.
+"""
+
+from __future__ import annotations
+
+
+class WeightshiftError(Exception):
+    """Base class for every error Weightshift raises on purpose."""
+
+
+class InvalidPlan(WeightshiftError):
+    """The plan (or the configuration it came from) is wrong. Nothing was changed."""
+
+
+class InvalidEvent(WeightshiftError):
+    """An incoming event is malformed or foreign."""
+
+
+class RouteNotFound(WeightshiftError):
+    """The hosted zone or the weighted record pair is missing or not a weighted pair."""
+
+
+class RouteBusy(WeightshiftError):
+    """Another deployment holds this route. Retried by the workflow."""
+
+
+class TargetNotReady(WeightshiftError):
+    """The target service did not become steady and healthy before the deadline."""
+
+
+class HealthGateFailed(WeightshiftError):
+    """A health signal says the target side is unhealthy."""
+
+
+class SignalUnavailable(WeightshiftError):
+    """A health signal could not be read. Retried, then treated as a failure (fail closed)."""
+
+
+class DeadlineExceeded(WeightshiftError):
+    """The deployment ran past the plan's timeout."""
+
+
+class Route53Throttled(WeightshiftError):
+    """Route 53 said Throttling. Retried with backoff and jitter."""
+
+
+class PriorRequestNotComplete(WeightshiftError):
+    """Route 53 is still applying an earlier change to this zone. Retried."""
+
+
+class WeightsChangedOutside(WeightshiftError):
+    """The record pair no longer looks like what the workflow wrote."""

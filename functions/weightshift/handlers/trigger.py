@@ -1,0 +1,43 @@
+"""Trigger Lambda: ECS Task State Change (from the EventBridge rule) -> at most one canary."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from weightshift import trigger
+from weightshift.adapters.aws import client
+from weightshift.adapters.deployments import Deployments
+from weightshift.adapters.route53 import Route53
+from weightshift.adapters.stepfunctions import StepFunctions
+from weightshift.observability import logger, metrics, tracer
+from weightshift.settings import load_resources, load_route_config
+
+METRIC_BY_DECISION = {
+    "started": "DeploymentStarted",
+    "resumed": "DeploymentStartResumed",
+    "duplicate": "DuplicateEvent",
+    "stale": "StaleEvent",
+    "ignored": "EventIgnored",
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    config = load_route_config(os.environ)
+    resources = load_resources(os.environ)
+    table = Deployments(client("dynamodb"), resources.table_name)
+    ports = trigger.TriggerPorts(table, Route53(client("route53")), StepFunctions(client("stepfunctions")))
+    outcome = trigger.handle(event, config, resources, ports, datetime.now(UTC))
+    if outcome.deployment_id:
+        logger.set_correlation_id(outcome.deployment_id)
+    logger.info(f"trigger decision: {outcome.decision} ({outcome.reason})", extra=outcome.log_fields())
+    metrics.add_metric(name=METRIC_BY_DECISION[outcome.decision], unit=MetricUnit.Count, value=1)
+    if outcome.detail.startswith("superseded"):
+        metrics.add_metric(name="DeploymentSuperseded", unit=MetricUnit.Count, value=1)
+    return outcome.log_fields()

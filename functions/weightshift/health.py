@@ -1,0 +1,97 @@
+"""The health gate's rules. Pure: signals in, verdict out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Route 53 calls an endpoint healthy when more than 18% of its checkers do.
+ROUTE53_HEALTHY_FRACTION = 0.18
+# Below this target 5xx rate the comparison never fails (1 error in 60 requests
+# is noise, not a regression).
+MIN_FAILING_ERROR_RATE = 0.01
+
+
+@dataclass(frozen=True)
+class TrafficSample:
+    requests: float
+    errors: float
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    alarms: dict[str, str] = field(default_factory=dict)
+    health_check_fraction: float | None = None  # None: no Route 53 health check configured
+    target_groups: list[tuple[str, int, int]] = field(default_factory=list)  # (arn, healthy, total)
+    target_traffic: TrafficSample | None = None
+    live_traffic: TrafficSample | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    healthy: bool
+    failures: list[str]
+    notes: list[str]
+    error_rate_verdict: str  # "pass" | "fail" | "no-verdict" | "off"
+
+
+def target_groups_failures(groups: list[tuple[str, int, int]]) -> list[str]:
+    """An ALB is healthy only if every target group that has targets has a healthy one."""
+    if not groups:
+        return ["the target load balancer has no target groups"]
+    failures = []
+    for arn, healthy, total in groups:
+        name = arn.split(":")[-1]
+        if total == 0:
+            failures.append(f"target group {name} has no registered targets")
+        elif healthy == 0:
+            failures.append(f"target group {name} has no healthy targets (0 of {total})")
+    return failures
+
+
+def error_rate_check(
+    target: TrafficSample | None, live: TrafficSample | None, min_requests: int, max_ratio: float
+) -> tuple[str, str]:
+    """Compare the target's 5xx rate with the live side's, with a minimum-request guard."""
+    if target is None:
+        return "off", ""
+    if target.requests < min_requests:
+        return "no-verdict", f"5xx comparison: {target.requests:.0f} target requests, fewer than {min_requests}"
+    baseline = live.rate if live and live.requests >= min_requests else 0.0
+    limit = max(baseline * max_ratio, MIN_FAILING_ERROR_RATE)
+    if target.rate > limit:
+        return "fail", (
+            f"target 5xx rate {target.rate:.1%} over {target.requests:.0f} requests exceeds "
+            f"{limit:.1%} (live side {baseline:.1%} x {max_ratio})"
+        )
+    return "pass", f"target 5xx rate {target.rate:.1%} within {limit:.1%}"
+
+
+def evaluate(signals: Signals, min_requests: int = 50, max_ratio: float = 2.0) -> Verdict:
+    failures: list[str] = []
+    notes: list[str] = []
+    for name, state in sorted(signals.alarms.items()):
+        if state == "ALARM":
+            failures.append(f"alarm {name} is in ALARM")
+        elif state == "MISSING":
+            failures.append(f"alarm {name} does not exist")
+    if signals.health_check_fraction is not None and signals.health_check_fraction <= ROUTE53_HEALTHY_FRACTION:
+        failures.append(
+            f"Route 53 health check is unhealthy ({signals.health_check_fraction:.0%} of checkers report healthy)"
+        )
+    failures.extend(target_groups_failures(signals.target_groups))
+    rate_verdict, message = error_rate_check(signals.target_traffic, signals.live_traffic, min_requests, max_ratio)
+    if rate_verdict == "fail":
+        failures.append(message)
+    elif message:
+        notes.append(message)
+    return Verdict(healthy=not failures, failures=failures, notes=notes, error_rate_verdict=rate_verdict)
+
+
+def no_traffic_exhausted(consecutive_no_verdict: int, limit: int) -> bool:
+    """With no traffic there is no verdict. That is not a pass forever: after
+    ``limit`` polls in a row without one (0 disables the rule) the gate fails."""
+    return limit > 0 and consecutive_no_verdict >= limit

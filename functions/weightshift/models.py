@@ -1,0 +1,116 @@
+"""Typed shapes shared by every function: the ECS event, the plan, results.
+
+The plan is the workflow's whole input. It is self-contained: copying it into
+"New execution" in the Step Functions console re-runs the deployment.
+JSON field names are camelCase so that they read well in the console.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Color = Literal["blue", "green"]
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+# ---------------------------------------------------------------- ECS event
+class EcsTaskDetail(BaseModel):
+    """The parts of an "ECS Task State Change" detail that Weightshift reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    clusterArn: str = Field(min_length=1)  # noqa: N815 - ECS's own field name
+    taskArn: str = Field(min_length=1)  # noqa: N815
+    taskDefinitionArn: str = Field(min_length=1)  # noqa: N815
+    group: str = Field(min_length=1)
+    lastStatus: str = Field(min_length=1)  # noqa: N815
+    version: int = Field(ge=0)
+    startedBy: str | None = None  # noqa: N815
+    desiredStatus: str | None = None  # noqa: N815
+
+
+class EcsTaskEvent(EventBridgeModel):
+    detail: EcsTaskDetail
+
+
+# ---------------------------------------------------------------- the plan
+class SideSpec(Camel):
+    color: Color
+    set_identifier: str = Field(min_length=1, max_length=128)
+    service_name: str = Field(min_length=1)
+    load_balancer_arn: str = Field(min_length=1)
+    health_check_id: str | None = None
+
+
+class PlanStep(Camel):
+    index: int = Field(ge=1)
+    target_weight: int
+    live_weight: int
+    bake_seconds: int = Field(ge=1)
+
+
+class HealthSettings(Camel):
+    alarm_names: list[str] = Field(default_factory=list)
+    min_requests: int = Field(default=50, ge=1)
+    max_error_rate_ratio: float = Field(default=2.0, gt=0)
+    max_no_verdict_polls: int = Field(default=0, ge=0)
+
+
+class Plan(Camel):
+    """Everything one canary needs. Built by the trigger, checked by preflight."""
+
+    plan_version: Literal[1] = 1
+    deployment_id: str = Field(min_length=1, max_length=80)
+    ecs_deployment: str = Field(min_length=1)
+    task_definition_arn: str = Field(min_length=1)
+    cluster_name: str = Field(min_length=1)
+    hosted_zone_id: str = Field(min_length=1)
+    record_name: str = Field(min_length=1)
+    target: SideSpec
+    live: SideSpec
+    schedule: str
+    steps: list[PlanStep]
+    step_interval_seconds: int = Field(ge=1)
+    poll_seconds: int = Field(ge=1)
+    readiness_timeout_seconds: int = Field(ge=0)
+    timeout_seconds: int = Field(ge=1)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+
+    @property
+    def route_key(self) -> str:
+        return route_key(self.hosted_zone_id, self.record_name)
+
+
+def route_key(hosted_zone_id: str, record_name: str) -> str:
+    return f"ROUTE#{hosted_zone_id}#{normalize_record_name(record_name)}"
+
+
+def normalize_record_name(name: str) -> str:
+    name = name.strip().lower()
+    return name if name.endswith(".") else name + "."
+
+
+class Weights(Camel):
+    """Weights of the pair, keyed by color."""
+
+    blue: int
+    green: int
+
+    def of(self, color: Color) -> int:
+        return self.blue if color == "blue" else self.green
+
+    @classmethod
+    def pair(cls, target: Color, target_weight: int, live_weight: int) -> Weights:
+        if target == "green":
+            return cls(blue=live_weight, green=target_weight)
+        return cls(blue=target_weight, green=live_weight)

@@ -1,0 +1,197 @@
+"""Building and checking the plan. Pure functions: no AWS, no clock, no env.
+
+The cost model here (events and state transitions per state) mirrors
+``statemachine/canary.asl.json``; a workflow test compares it with a real
+execution history, so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+
+from weightshift.errors import InvalidPlan
+from weightshift.models import Color, HealthSettings, Plan, PlanStep, SideSpec
+from weightshift.schedule import parse_schedule
+from weightshift.settings import RouteConfig
+
+MAX_WEIGHT = 255
+HISTORY_LIMIT = 25_000
+# Leave room for retries and the fail-back path below the hard limit.
+HISTORY_BUDGET = 20_000
+# A hard ceiling for a whole deployment; the state machine's own TimeoutSeconds.
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+ALIAS_TTL_SECONDS = 60  # an alias to an ALB carries the ELB's 60 s TTL
+DNS_SYNC_POLL_SECONDS = 10
+DNS_SYNC_MAX_POLLS = 60  # 10 minutes for INSYNC; Route 53 usually needs < 60 s
+STATE_MACHINE_SLACK_SECONDS = 900
+
+# History events each kind of state writes (entered + exited, plus the task's
+# scheduled/started/succeeded events).
+EVENTS_TASK = 5
+EVENTS_WAIT = 2
+EVENTS_CHOICE = 2
+EVENTS_PASS = 2
+EVENTS_RETRY = 3  # one more scheduled/started/failed triple
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Worst-case history events and expected state transitions of a plan."""
+
+    history_events: int
+    transitions: int
+    min_duration_seconds: int
+
+    def usd(self, price_per_thousand: float = 0.025) -> float:
+        return self.transitions * price_per_thousand / 1000
+
+
+def execution_name(color: Color, ecs_deployment: str, route: str) -> str:
+    """A deterministic, sanitised execution name: <= 80 chars, no ``/`` or ``:``.
+
+    The same ECS deployment on the same route always gives the same name, which
+    makes StartExecution idempotent. A short hash keeps names unique across
+    routes and after sanitising or truncation.
+    """
+    digest = hashlib.sha256(f"{route}|{ecs_deployment}".encode()).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", ecs_deployment).strip("-") or "deployment"
+    head = f"{color}-"
+    room = 80 - len(head) - len(digest) - 1
+    return f"{head}{readable[:room]}-{digest}"
+
+
+def ecs_deployment_of(started_by: str | None, task_definition_arn: str) -> str:
+    """The ECS deployment a task belongs to: ``startedBy`` or the task definition."""
+    if started_by and started_by.strip():
+        return started_by.strip()
+    return task_definition_arn
+
+
+def build_steps(schedule: str, step_interval_seconds: int) -> list[PlanStep]:
+    return [
+        PlanStep(index=i, target_weight=s.percent, live_weight=100 - s.percent, bake_seconds=s.bake_seconds)
+        for i, s in enumerate(parse_schedule(schedule, step_interval_seconds), start=1)
+    ]
+
+
+def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_definition_arn: str) -> Plan:
+    """The complete, self-contained workflow input for one deployment."""
+    live: Color = "blue" if target == "green" else "green"
+    steps = build_steps(config.schedule, config.step_interval_seconds)
+    target_side: SideSpec = config.side(target)
+    route = f"{config.hosted_zone_id}#{config.record_name}"
+    draft = Plan(
+        deployment_id=execution_name(target, ecs_deployment, route),
+        ecs_deployment=ecs_deployment,
+        task_definition_arn=task_definition_arn,
+        cluster_name=config.cluster_name,
+        hosted_zone_id=config.hosted_zone_id,
+        record_name=config.record_name,
+        target=target_side,
+        live=config.side(live),
+        schedule=config.schedule,
+        steps=steps,
+        step_interval_seconds=config.step_interval_seconds,
+        poll_seconds=config.poll_seconds,
+        readiness_timeout_seconds=config.readiness_timeout_seconds,
+        timeout_seconds=1,
+        health=HealthSettings(
+            alarm_names=config.alarm_names,
+            min_requests=config.min_requests,
+            max_error_rate_ratio=config.max_error_rate_ratio,
+            max_no_verdict_polls=config.max_polls_without_traffic,
+        ),
+    )
+    timeout = estimate(draft, ALIAS_TTL_SECONDS).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS
+    plan = draft.model_copy(update={"timeout_seconds": timeout})
+    validate_plan(plan, ALIAS_TTL_SECONDS)
+    return plan
+
+
+def bake_polls(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
+    """Health polls in a step's bake: the bake lasts max(step bake, TTL)."""
+    return max(1, math.ceil(max(step.bake_seconds, ttl_seconds) / poll_seconds))
+
+
+def estimate(plan: Plan, ttl_seconds: int) -> Cost:
+    """Worst-case history events, happy-path transitions and minimum duration."""
+    readiness_polls = (
+        math.ceil(plan.readiness_timeout_seconds / plan.poll_seconds) if plan.readiness_timeout_seconds else 0
+    )
+    # Start: acquire the route, preflight, "already live?" choice, readiness check + choice.
+    events = 4 * EVENTS_TASK + 2 * EVENTS_CHOICE + EVENTS_PASS
+    transitions = 1 + 1 + 1 + 2  # acquire, preflight, choice, readiness task + choice
+    events += readiness_polls * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE)
+    duration = 0
+    for step in plan.steps:
+        polls = bake_polls(step, ttl_seconds, plan.poll_seconds)
+        # shift, get change, in-sync choice, bake loop, next-step choice
+        events += EVENTS_TASK + EVENTS_TASK + EVENTS_CHOICE + EVENTS_CHOICE
+        events += DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE)
+        events += polls * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE + 2 * EVENTS_RETRY)
+        transitions += 3 + polls * 3 + 1
+        duration += polls * plan.poll_seconds
+    # Promote (task) and succeed, or fail back (task + sync wait) and fail.
+    events += 2 * EVENTS_TASK + DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE) + 2 * EVENTS_PASS + 3
+    transitions += 2
+    return Cost(history_events=events, transitions=transitions, min_duration_seconds=duration)
+
+
+def validate_plan(plan: Plan, ttl_seconds: int) -> None:
+    """Reject a plan that could hurt: raise InvalidPlan with a message a person can act on."""
+    if plan.target.color == plan.live.color:
+        raise InvalidPlan(f"target and live side are both {plan.target.color}")
+    if plan.target.set_identifier == plan.live.set_identifier:
+        raise InvalidPlan(f"both sides use SetIdentifier {plan.target.set_identifier!r}")
+    if not plan.steps:
+        raise InvalidPlan("the plan has no steps")
+    previous_share = -1.0
+    for step in plan.steps:
+        for name, weight in (("target", step.target_weight), ("live", step.live_weight)):
+            if not 0 <= weight <= MAX_WEIGHT:
+                raise InvalidPlan(f"step {step.index}: {name} weight {weight} is outside 0-{MAX_WEIGHT}")
+        total = step.target_weight + step.live_weight
+        if total == 0:
+            raise InvalidPlan(f"step {step.index}: both weights are 0, which Route 53 treats as an even split")
+        share = step.target_weight / total
+        if share < previous_share:
+            raise InvalidPlan(f"step {step.index}: the target's share goes down ({share:.0%} < {previous_share:.0%})")
+        previous_share = share
+    last = plan.steps[-1]
+    if last.live_weight != 0 or last.target_weight == 0:
+        raise InvalidPlan(
+            f"the last step must send 100% to the target, it sends target={last.target_weight} live={last.live_weight}"
+        )
+    if [s.index for s in plan.steps] != list(range(1, len(plan.steps) + 1)):
+        raise InvalidPlan("step indexes must be 1, 2, 3, ... in order")
+    cost = estimate(plan, ttl_seconds)
+    if cost.history_events > HISTORY_BUDGET:
+        raise InvalidPlan(
+            f"the plan could write {cost.history_events} history events, over the budget of "
+            f"{HISTORY_BUDGET} (Step Functions fails an execution at {HISTORY_LIMIT}); "
+            "use fewer steps or a longer health poll interval"
+        )
+    if plan.timeout_seconds > MAX_TIMEOUT_SECONDS:
+        raise InvalidPlan(f"timeout {plan.timeout_seconds}s is over the {MAX_TIMEOUT_SECONDS}s ceiling")
+    if plan.timeout_seconds < cost.min_duration_seconds:
+        raise InvalidPlan(
+            f"timeout {plan.timeout_seconds}s is shorter than the schedule's {cost.min_duration_seconds}s of bake"
+        )
+
+
+def warnings_for(plan: Plan, ttl_seconds: int) -> list[str]:
+    """Things worth telling a person about a valid plan."""
+    notes = []
+    for step in plan.steps:
+        if step.bake_seconds < ttl_seconds:
+            notes.append(
+                f"step {step.index} bakes {step.bake_seconds}s, less than the {ttl_seconds}s TTL; "
+                f"it will bake {ttl_seconds}s so that clients see the new weights"
+            )
+    cost = estimate(plan, ttl_seconds)
+    if cost.history_events > HISTORY_BUDGET * 0.8:
+        notes.append(f"worst-case history of {cost.history_events} events is near the {HISTORY_LIMIT} limit")
+    return notes

@@ -1,0 +1,152 @@
+"""The trigger's one use case: an ECS task event in, at most one execution out.
+
+Order matters for the invariants:
+1. classify the event (pure) and drop stale versions (conditional write);
+2. read the live weights and drop events of the side that already has all traffic;
+3. claim the deployment with one conditional write (exactly one caller wins);
+4. start the execution with a deterministic name and the claimed plan as input.
+A crash between 3 and 4 leaves the record CLAIMED, so EventBridge's retry
+finishes the start with the same name and input (idempotent): no lost trigger.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from weightshift.adapters.deployments import CLAIMED, Deployments
+from weightshift.adapters.route53 import Route53
+from weightshift.adapters.stepfunctions import StepFunctions, execution_arn_for
+from weightshift.decisions import Candidate, Ignore, InFlight, against_traffic, classify, supersedes
+from weightshift.errors import InvalidPlan, RouteNotFound
+from weightshift.models import EcsTaskEvent, Plan
+from weightshift.plan import build_plan
+from weightshift.settings import Resources, RouteConfig
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One decision about one event: what the log line and the metric say."""
+
+    decision: str  # started | resumed | duplicate | ignored | stale | superseded+started
+    reason: str
+    deployment_id: str | None = None
+    execution_arn: str | None = None
+    detail: str = ""
+
+    def log_fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class TriggerPorts:
+    deployments: Deployments
+    route53: Route53
+    sfn: StepFunctions
+
+
+def parse_event(raw: Any) -> EcsTaskEvent | Ignore:
+    """Parse with Powertools' Parser; any shape problem becomes an Ignore with the reason."""
+    from aws_lambda_powertools.utilities.parser import parse
+
+    if not isinstance(raw, dict):
+        return Ignore("malformed", f"event is a {type(raw).__name__}, not an object")
+    try:
+        return parse(event=raw, model=EcsTaskEvent)
+    except Exception as exc:  # noqa: BLE001 - any parse failure means "not an event we can use"
+        first = str(exc).splitlines()
+        return Ignore("malformed", " ".join(first[:3])[:500])
+
+
+def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPorts, now: datetime) -> Outcome:
+    parsed = parse_event(raw)
+    if isinstance(parsed, Ignore):
+        return Outcome("ignored", parsed.reason, detail=parsed.detail)
+    candidate = classify(parsed, config)
+    if isinstance(candidate, Ignore):
+        return Outcome("ignored", candidate.reason, detail=candidate.detail)
+
+    try:
+        plan = build_plan(config, candidate.target, candidate.ecs_deployment, candidate.task_definition_arn)
+    except InvalidPlan as exc:
+        return Outcome("ignored", "invalid-configuration", detail=str(exc))
+
+    if not ports.deployments.note_task_version(candidate.task_arn, candidate.version, int(now.timestamp())):
+        return Outcome(
+            "stale", "older-version", plan.deployment_id, detail=f"{candidate.task_arn} version {candidate.version}"
+        )
+
+    weights_note = _traffic_check(candidate, config, ports)
+    if isinstance(weights_note, Ignore):
+        return Outcome("ignored", weights_note.reason, plan.deployment_id, detail=weights_note.detail)
+
+    return _claim_and_start(plan, candidate, resources, ports, now)
+
+
+def _traffic_check(candidate: Candidate, config: RouteConfig, ports: TriggerPorts) -> Ignore | None:
+    try:
+        pair = ports.route53.find_pair(
+            config.hosted_zone_id, config.record_name, config.blue_set_identifier, config.green_set_identifier
+        )
+    except RouteNotFound:
+        # Let the workflow's preflight reject it: a visible, failed execution with the reason.
+        return None
+    return against_traffic(candidate, pair.weights if pair else None)
+
+
+def _claim_and_start(
+    plan: Plan, candidate: Candidate, resources: Resources, ports: TriggerPorts, now: datetime
+) -> Outcome:
+    now_iso = now.isoformat()
+    claim = ports.deployments.claim(plan, plan.deployment_id, now_iso)
+    if not claim.won and claim.record.get("status") != CLAIMED:
+        return Outcome(
+            "duplicate",
+            "already-started",
+            plan.deployment_id,
+            claim.record.get("executionArn"),
+            detail=f"record status {claim.record.get('status')}",
+        )
+    decision = "started" if claim.won else "resumed"
+    superseded = _supersede_if_needed(plan, candidate, resources, ports)
+    # Always start with the claimed plan text, so a retry's input is identical.
+    input_json = str(claim.record.get("plan") or json.dumps(plan.dump(), sort_keys=True))
+    arn = ports.sfn.start(resources.state_machine_arn, plan.deployment_id, input_json)
+    ports.deployments.mark_started(plan.route_key, plan.deployment_id, arn, now_iso)
+    return Outcome(
+        decision,
+        "new-deployment" if claim.won else "claimed-not-started",
+        plan.deployment_id,
+        arn,
+        detail=f"superseded {superseded}" if superseded else "",
+    )
+
+
+def _supersede_if_needed(plan: Plan, candidate: Candidate, resources: Resources, ports: TriggerPorts) -> str | None:
+    holder = ports.deployments.lock_holder(plan.route_key)
+    if not holder:
+        return None
+    in_flight = InFlight(
+        deployment_id=str(holder.get("deploymentId", "")),
+        execution_arn=str(holder.get("executionArn", "")),
+        target=_color_of(ports.deployments.get(plan.route_key, str(holder.get("deploymentId", "")))),
+    )
+    if not supersedes(plan.deployment_id, candidate, in_flight):
+        return None
+    ports.sfn.stop(
+        in_flight.execution_arn,
+        "Superseded",
+        f"a newer deployment {plan.ecs_deployment} of the {candidate.target} service started "
+        f"({plan.deployment_id}); traffic goes back to the original weights and the new canary starts over",
+    )
+    return in_flight.deployment_id
+
+
+def _color_of(record: dict[str, Any] | None) -> Any:
+    return (record or {}).get("targetColor")
+
+
+def expected_execution_arn(resources: Resources, plan: Plan) -> str:
+    return execution_arn_for(resources.state_machine_arn, plan.deployment_id)

@@ -1,0 +1,549 @@
+"""What each Task state of the canary workflow does.
+
+The state machine passes its whole state (the plan plus what earlier states
+returned) and a little context. Each function here is idempotent, so that a
+Retry, a redrive or a re-run with the same input does the right thing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from weightshift import health
+from weightshift.adapters.cloudwatch import CloudWatch
+from weightshift.adapters.deployments import (
+    ALREADY_LIVE,
+    IN_PROGRESS,
+    REJECTED,
+    ROLLED_BACK,
+    SUCCEEDED,
+    TERMINAL,
+    Deployments,
+)
+from weightshift.adapters.ecs_elb import EcsElb
+from weightshift.adapters.notify import Notifier
+from weightshift.adapters.route53 import RecordPair, Route53
+from weightshift.adapters.stepfunctions import StepFunctions
+from weightshift.errors import (
+    DeadlineExceeded,
+    HealthGateFailed,
+    InvalidPlan,
+    RouteBusy,
+    RouteNotFound,
+    TargetNotReady,
+)
+from weightshift.models import Plan, Weights
+from weightshift.observability import logger
+from weightshift.plan import ALIAS_TTL_SECONDS, bake_polls, validate_plan
+
+# A holder whose execution ended this long ago without releasing the route
+# (its fail-back never ran) may be replaced.
+STALE_LOCK_SECONDS = 300
+
+
+@dataclass
+class WorkflowPorts:
+    deployments: Deployments
+    route53: Route53
+    ecs_elb: EcsElb
+    cloudwatch: CloudWatch
+    notifier: Notifier
+    sfn: StepFunctions
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    state: dict[str, Any]
+    execution_arn: str
+    now: datetime
+
+    @property
+    def plan(self) -> Plan:
+        return load_plan(self.state)
+
+    def part(self, name: str) -> dict[str, Any]:
+        value = self.state.get(name)
+        return value if isinstance(value, dict) else {}
+
+
+def load_plan(state: dict[str, Any]) -> Plan:
+    try:
+        return Plan.model_validate(state)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}" for e in exc.errors()[:5])
+        raise InvalidPlan(f"the execution input is not a valid Weightshift plan: {problems}") from exc
+
+
+def _iso(now: datetime) -> str:
+    return now.isoformat()
+
+
+# ------------------------------------------------------------------ preflight
+def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """Check everything that can be checked without touching DNS, then claim the route."""
+    plan = inp.plan
+    validate_plan(plan, ALIAS_TTL_SECONDS)
+    ports.route53.check_zone(plan.hosted_zone_id, plan.record_name)
+    pair = _pair(plan, ports)
+    ttl = pair.ttl_seconds if pair else ALIAS_TTL_SECONDS
+    validate_plan(plan, ttl)
+    if pair is None:
+        for side in (plan.target, plan.live):
+            ports.ecs_elb.alias_target(side.load_balancer_arn)  # fails now if an ALB is missing
+
+    route, now_iso = plan.route_key, _iso(inp.now)
+    ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
+    _acquire(plan, inp, ports)
+
+    weights = pair.weights if pair else None
+    if weights is not None and weights.of(plan.target.color) > 0 and weights.of(plan.live.color) == 0:
+        record = ports.deployments.get(route, plan.deployment_id) or {}
+        if record.get("status") != SUCCEEDED:
+            ports.deployments.update(
+                route,
+                plan.deployment_id,
+                {
+                    "status": ALREADY_LIVE,
+                    "updatedAt": now_iso,
+                    "executionArn": inp.execution_arn,
+                    "reason": f"{plan.target.color} already carries all traffic",
+                },
+            )
+        ports.deployments.release(route, plan.deployment_id)
+        logger.info("target already live: nothing to do", extra={"weights": weights.dump()})
+        return {"alreadyLive": True, "weights": weights.dump()}
+
+    deadline = inp.now + timedelta(seconds=plan.timeout_seconds)
+    ports.deployments.update(
+        route,
+        plan.deployment_id,
+        {
+            "status": IN_PROGRESS,
+            "executionArn": inp.execution_arn,
+            "startedAt": now_iso,
+            "updatedAt": now_iso,
+            "deadline": _iso(deadline),
+            "reason": "",
+            "step": 0,
+        },
+        append_timeline={"at": now_iso, "event": "started", "execution": inp.execution_arn},
+    )
+    ports.notifier.publish(
+        "started",
+        f"Weightshift: canary to {plan.target.color} started",
+        {
+            "deploymentId": plan.deployment_id,
+            "target": plan.target.color,
+            "schedule": plan.schedule,
+            "steps": [s.target_weight for s in plan.steps],
+        },
+        email=False,
+    )
+    return {"alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
+
+
+def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:
+    route, now_iso = plan.route_key, _iso(inp.now)
+    holder = ports.deployments.acquire(route, plan.deployment_id, inp.execution_arn, now_iso)
+    if holder is None:
+        return
+    holder_arn = str(holder.get("executionArn", ""))
+    status = ports.sfn.status(holder_arn) if holder_arn else {"status": "MISSING"}
+    stopped = status.get("stopDate")
+    ended_long_ago = status["status"] == "MISSING" or (
+        status["status"] != "RUNNING"
+        and isinstance(stopped, datetime)
+        and (inp.now - stopped).total_seconds() > STALE_LOCK_SECONDS
+    )
+    if ended_long_ago and ports.deployments.take_over(
+        route, holder_arn, plan.deployment_id, inp.execution_arn, now_iso
+    ):
+        logger.warning("took over a route lock left by an execution that ended", extra={"holder": holder_arn})
+        return
+    raise RouteBusy(
+        f"route {plan.record_name} is held by deployment {holder.get('deploymentId')} "
+        f"({holder_arn}, {status['status']}); waiting for it to finish"
+    )
+
+
+# ------------------------------------------------------------------ readiness
+def readiness(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """Is the target service steady (running == desired) with healthy targets behind its ALB?"""
+    plan = inp.plan
+    polls = int(inp.part("readiness").get("polls", 0)) + 1
+    svc = ports.ecs_elb.service(plan.cluster_name, plan.target.service_name)
+    groups = ports.ecs_elb.target_groups(plan.target.load_balancer_arn)
+    problems = []
+    if not svc.steady:
+        problems.append(
+            f"service {plan.target.service_name}: {svc.running} of {svc.desired} tasks running, "
+            f"{svc.deployments} deployments"
+        )
+    problems.extend(health.target_groups_failures([(g.arn, g.healthy, g.total) for g in groups]))
+    if not problems:
+        return {"ready": True, "polls": polls}
+    if (polls - 1) * plan.poll_seconds >= plan.readiness_timeout_seconds:
+        raise TargetNotReady(
+            f"{plan.target.color} was not steady and healthy within {plan.readiness_timeout_seconds}s: "
+            + "; ".join(problems)
+        )
+    return {"ready": False, "polls": polls, "problems": problems}
+
+
+# ------------------------------------------------------------------ shifting
+def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """Read (or create) the pair and record the weights to restore on failure."""
+    plan = inp.plan
+    route = plan.route_key
+    record = ports.deployments.get(route, plan.deployment_id) or {}
+    pair = _pair(plan, ports)
+    created = None
+    if pair is None:
+        original = Weights.pair(plan.target.color, 0, 100)
+        created = ports.route53.create_pair(
+            plan.hosted_zone_id,
+            plan.record_name,
+            {
+                side.color: (side, ports.ecs_elb.alias_target(side.load_balancer_arn))
+                for side in (plan.target, plan.live)
+            },
+            original,
+            f"Weightshift {plan.deployment_id}: create the weighted pair",
+        )
+        pair = _pair(plan, ports)
+    assert pair is not None
+    kept = record.get("originalWeights") if record.get("originalExecution") == inp.execution_arn else None
+    original = Weights.model_validate(kept) if kept else pair.weights
+    ports.deployments.update(
+        route,
+        plan.deployment_id,
+        {
+            "originalWeights": original.dump(),
+            "originalExecution": inp.execution_arn,
+            "currentWeights": pair.weights.dump(),
+            "ttlSeconds": pair.ttl_seconds,
+            "updatedAt": _iso(inp.now),
+        },
+        append_timeline={
+            "at": _iso(inp.now),
+            "event": "original-weights",
+            "weights": original.dump(),
+            "createdPair": bool(created),
+        },
+    )
+    return {
+        "stepIndex": 0,
+        "stepCount": len(plan.steps),
+        "isLast": False,
+        "originalWeights": original.dump(),
+        "ttlSeconds": pair.ttl_seconds,
+    }
+
+
+def _pair(plan: Plan, ports: WorkflowPorts) -> RecordPair | None:
+    """The pair with ``blue``/``green`` meaning the colors (not target/live)."""
+    blue = plan.target if plan.target.color == "blue" else plan.live
+    green = plan.target if plan.target.color == "green" else plan.live
+    return ports.route53.find_pair(plan.hosted_zone_id, plan.record_name, blue.set_identifier, green.set_identifier)
+
+
+def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """Move to the next step: both weights in one batch, only ``Weight`` changed."""
+    plan = inp.plan
+    previous = inp.part("shift")
+    index = int(previous.get("stepIndex", 0)) + 1
+    if index > len(plan.steps):
+        raise InvalidPlan(f"step {index} does not exist; the plan has {len(plan.steps)} steps")
+    step = plan.steps[index - 1]
+    weights = Weights.pair(plan.target.color, step.target_weight, step.live_weight)
+    pair = _pair(plan, ports)
+    if pair is None:
+        raise RouteNotFound(f"the weighted pair for {plan.record_name} disappeared during the deployment")
+    change_id = ports.route53.change_weights(
+        pair,
+        weights,
+        plan.hosted_zone_id,
+        f"Weightshift {plan.deployment_id}: step {index}/{len(plan.steps)} -> {plan.target.color} {step.target_weight}",
+    )
+    ttl = int(previous.get("ttlSeconds", pair.ttl_seconds))
+    now_iso = _iso(inp.now)
+    ports.deployments.update(
+        plan.route_key,
+        plan.deployment_id,
+        {"step": index, "currentWeights": weights.dump(), "updatedAt": now_iso},
+        append_timeline={
+            "at": now_iso,
+            "event": "step",
+            "step": index,
+            "weights": weights.dump(),
+            "changeId": change_id,
+        },
+    )
+    ports.notifier.publish(
+        "step",
+        f"Weightshift: step {index}",
+        {"deploymentId": plan.deployment_id, "step": index, "weights": weights.dump()},
+        email=False,
+    )
+    logger.info(f"shifted to step {index}", extra={"step": index, "weights": weights.dump(), "changeId": change_id})
+    return {
+        "stepIndex": index,
+        "stepCount": len(plan.steps),
+        "isLast": index == len(plan.steps),
+        "weights": weights.dump(),
+        "changeId": change_id,
+        "ttlSeconds": ttl,
+        "originalWeights": previous.get("originalWeights"),
+        "bakeSeconds": max(step.bake_seconds, ttl),
+        "polls": bake_polls(step, ttl, plan.poll_seconds),
+    }
+
+
+# ---------------------------------------------------------------------- gate
+def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """One health poll during a bake. Raises HealthGateFailed on a bad verdict."""
+    plan = inp.plan
+    step = inp.part("shift")
+    previous = inp.part("gate")
+    same_step = previous.get("stepIndex") == step.get("stepIndex")
+    poll = int(previous.get("poll", 0)) + 1 if same_step else 1
+    polls = int(step.get("polls", 1))
+    deadline = inp.part("run").get("deadline")
+    if deadline and inp.now > datetime.fromisoformat(deadline):
+        raise DeadlineExceeded(
+            f"the deployment ran past its {plan.timeout_seconds}s timeout at step {step.get('stepIndex')}"
+        )
+
+    signals = read_signals(plan, ports, inp.now)
+    verdict = health.evaluate(signals, plan.health.min_requests, plan.health.max_error_rate_ratio)
+    no_verdict = int(previous.get("noVerdictPolls", 0)) if same_step else 0
+    no_verdict = no_verdict + 1 if verdict.error_rate_verdict == "no-verdict" else 0
+    failures = list(verdict.failures)
+    if health.no_traffic_exhausted(no_verdict, plan.health.max_no_verdict_polls):
+        failures.append(f"no 5xx verdict for {no_verdict} polls in a row: the target gets too little traffic to judge")
+    logger.info(
+        "health verdict",
+        extra={
+            "step": step.get("stepIndex"),
+            "poll": poll,
+            "healthy": not failures,
+            "failures": failures,
+            "notes": verdict.notes,
+        },
+    )
+    if failures:
+        raise HealthGateFailed(f"step {step.get('stepIndex')} poll {poll}: " + "; ".join(failures))
+    done = poll >= polls
+    if done:
+        ports.deployments.update(
+            plan.route_key,
+            plan.deployment_id,
+            {"updatedAt": _iso(inp.now)},
+            append_timeline={
+                "at": _iso(inp.now),
+                "event": "baked",
+                "step": step.get("stepIndex"),
+                "polls": poll,
+                "notes": verdict.notes,
+            },
+        )
+    return {
+        "stepIndex": step.get("stepIndex"),
+        "poll": poll,
+        "polls": polls,
+        "bakeDone": done,
+        "healthy": True,
+        "notes": verdict.notes,
+        "noVerdictPolls": no_verdict,
+    }
+
+
+def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Signals:
+    alarms = ports.cloudwatch.alarm_states(plan.health.alarm_names)
+    fraction = (
+        ports.route53.health_check_healthy_fraction(plan.target.health_check_id)
+        if plan.target.health_check_id
+        else None
+    )
+    groups = [(g.arn, g.healthy, g.total) for g in ports.ecs_elb.target_groups(plan.target.load_balancer_arn)]
+    window = max(plan.poll_seconds, 60)
+    t_req, t_err = ports.cloudwatch.alb_counts(plan.target.load_balancer_arn, now, window)
+    l_req, l_err = ports.cloudwatch.alb_counts(plan.live.load_balancer_arn, now, window)
+    return health.Signals(
+        alarms=alarms,
+        health_check_fraction=fraction,
+        target_groups=groups,
+        target_traffic=health.TrafficSample(t_req, t_err),
+        live_traffic=health.TrafficSample(l_req, l_err),
+    )
+
+
+# --------------------------------------------------------------------- finish
+def promote(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    plan = inp.plan
+    route = plan.route_key
+    record = ports.deployments.get(route, plan.deployment_id) or {}
+    started = record.get("startedAt")
+    duration = int((inp.now - datetime.fromisoformat(started)).total_seconds()) if started else None
+    now_iso = _iso(inp.now)
+    ports.deployments.update(
+        route,
+        plan.deployment_id,
+        {"status": SUCCEEDED, "finishedAt": now_iso, "updatedAt": now_iso, "durationSeconds": duration},
+        append_timeline={"at": now_iso, "event": "promoted"},
+    )
+    ports.deployments.release(route, plan.deployment_id)
+    timeline = (ports.deployments.get(route, plan.deployment_id) or {}).get("timeline", [])
+    ports.notifier.publish(
+        "promoted",
+        f"Weightshift: {plan.target.color} promoted",
+        {
+            "deploymentId": plan.deployment_id,
+            "target": plan.target.color,
+            "durationSeconds": duration,
+            "timeline": timeline,
+        },
+    )
+    return {"status": SUCCEEDED, "durationSeconds": duration}
+
+
+def describe_failure(failure: dict[str, Any]) -> tuple[str, str]:
+    """(error, readable cause) from a Catch's ``{Error, Cause}``."""
+    error = str(failure.get("Error") or "Failed")
+    cause = failure.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict):
+            cause = parsed.get("errorMessage") or parsed.get("Message") or parsed.get("message") or cause
+    except (TypeError, ValueError):
+        pass
+    return error, str(cause) or error
+
+
+def fail_back(
+    plan: Plan, execution_arn: str, error: str, cause: str, ports: WorkflowPorts, now: datetime
+) -> dict[str, Any]:
+    """Restore the recorded original weights in one batch; record, notify, release.
+
+    Shared by the workflow's Catch path and by the abort rule's Lambda.
+    Idempotent: restoring weights that are already restored changes nothing.
+    """
+    route = plan.route_key
+    record = ports.deployments.get(route, plan.deployment_id) or {}
+    original = record.get("originalWeights") if record.get("originalExecution") == execution_arn else None
+    change_id = None
+    restored = None
+    if original:
+        restored = Weights.model_validate(original)
+        pair = _pair(plan, ports)
+        if pair is not None and pair.weights != restored:
+            change_id = ports.route53.change_weights(
+                pair, restored, plan.hosted_zone_id, f"Weightshift {plan.deployment_id}: fail back ({error})"
+            )
+    where = f"at step {record.get('step', 0)}" if record.get("step") else "before the first step"
+    outcome = (
+        f"weights restored to blue={restored.blue} green={restored.green}"
+        if restored
+        else "no DNS change had been made"
+    )
+    reason = f"{error}: {cause} ({where}; {outcome})"
+    now_iso = _iso(now)
+    ports.deployments.update(
+        route,
+        plan.deployment_id,
+        {
+            "status": ROLLED_BACK,
+            "reason": reason,
+            "error": error,
+            "finishedAt": now_iso,
+            "updatedAt": now_iso,
+            "restoredWeights": restored.dump() if restored else None,
+        },
+        append_timeline={"at": now_iso, "event": "rolled-back", "error": error, "cause": cause},
+    )
+    ports.deployments.release(route, plan.deployment_id)
+    ports.notifier.publish(
+        "rolled-back",
+        f"Weightshift: {plan.target.color} rolled back ({error})",
+        {
+            "deploymentId": plan.deployment_id,
+            "target": plan.target.color,
+            "error": error,
+            "reason": reason,
+            "restoredWeights": restored.dump() if restored else None,
+        },
+    )
+    logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
+    return {"changed": change_id is not None, "changeId": change_id, "error": error, "cause": reason}
+
+
+def failback_task(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    error, cause = describe_failure(inp.part("failure"))
+    return fail_back(inp.plan, inp.execution_arn, error, cause, ports, inp.now)
+
+
+def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
+    """Preflight refused the plan: nothing in DNS was changed. Record why."""
+    error, cause = describe_failure(inp.part("failure"))
+    try:
+        plan = inp.plan
+    except InvalidPlan as exc:
+        return {"error": error, "cause": f"{cause} ({exc})"}
+    now_iso = _iso(inp.now)
+    record = ports.deployments.get(plan.route_key, plan.deployment_id)
+    if record is not None and record.get("status") not in TERMINAL:
+        ports.deployments.update(
+            plan.route_key,
+            plan.deployment_id,
+            {
+                "status": REJECTED,
+                "reason": f"{error}: {cause}",
+                "error": error,
+                "updatedAt": now_iso,
+                "finishedAt": now_iso,
+                "executionArn": inp.execution_arn,
+            },
+            append_timeline={"at": now_iso, "event": "rejected", "error": error, "cause": cause},
+        )
+    holder = ports.deployments.lock_holder(plan.route_key) or {}
+    if holder.get("executionArn") == inp.execution_arn:
+        ports.deployments.release(plan.route_key, plan.deployment_id)
+    return {"error": error, "cause": f"{cause} (nothing in DNS was changed)"}
+
+
+# ---------------------------------------------------------------------- abort
+ABORT_STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
+
+
+def on_execution_ended(detail: dict[str, Any], ports: WorkflowPorts, now: datetime) -> dict[str, Any]:
+    """An execution ended without finishing its deployment (a console Stop, a
+    timeout, or a failure outside any Catch): fail back unless it already finished."""
+    status = str(detail.get("status", ""))
+    execution_arn = str(detail.get("executionArn", ""))
+    if status not in ABORT_STATUSES:
+        return {"action": "none", "reason": f"status {status} needs no fail-back"}
+    try:
+        state = json.loads(detail.get("input") or "{}")
+        plan = load_plan(state)
+    except (ValueError, InvalidPlan) as exc:
+        return {"action": "none", "reason": f"input is not a Weightshift plan: {exc}"}
+    record = ports.deployments.get(plan.route_key, plan.deployment_id)
+    holder = ports.deployments.lock_holder(plan.route_key) or {}
+    holds_lock = holder.get("executionArn") == execution_arn
+    owns_record = bool(record) and record.get("executionArn") == execution_arn  # type: ignore[union-attr]
+    if not holds_lock and (not owns_record or (record or {}).get("status") in TERMINAL):
+        return {"action": "none", "reason": "the deployment had already finished"}
+    error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut", "FAILED": "ExecutionFailed"}[status]
+    cause = str(detail.get("cause") or detail.get("error") or "")
+    cause = {
+        "ABORTED": f"the execution was stopped{': ' + cause if cause else ' from the console'}",
+        "TIMED_OUT": "the execution timed out",
+        "FAILED": f"the execution failed outside the fail-back path{': ' + cause if cause else ''}",
+    }[status]
+    result = fail_back(plan, execution_arn, error, cause, ports, now)
+    return {"action": "failed-back", **result}

@@ -1,0 +1,139 @@
+"""Install Weightshift's runtime pieces into moto straight from ``template.yaml``.
+
+This is the fast path the component and workflow tests use: the table's keys,
+every function's Handler and environment, the state machine's definition and
+substitutions all come from the template and the ASL file, resolved against
+the given parameters. (The end-to-end test deploys the whole template through
+CloudFormation instead; see ``stack.py``.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse
+
+from weightshift_emulator.world import ACCOUNT, REGION, ROOT
+
+STACK = "weightshift"
+
+
+def load_template() -> dict[str, Any]:
+    return dict(yaml_parse((ROOT / "template.yaml").read_text()))
+
+
+@dataclass
+class Installed:
+    table_name: str
+    topic_arn: str
+    state_machine_arn: str
+    functions: dict[str, str]  # logical id -> function name
+    environments: dict[str, dict[str, str]]  # logical id -> resolved env vars
+
+    def env(self, logical_id: str) -> dict[str, str]:
+        return dict(self.environments[logical_id])
+
+
+class _Resolver:
+    def __init__(
+        self, template: dict[str, Any], params: dict[str, str], refs: dict[str, str], arns: dict[str, str]
+    ) -> None:
+        defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.values = {
+            **defaults,
+            **params,
+            **refs,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": STACK,
+        }
+        self.arns = arns
+
+    def __call__(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, value),) = node.items()
+            if key == "Ref":
+                return self.values[value]
+            if key == "Fn::GetAtt":
+                name = value[0] if isinstance(value, list) else value.split(".")[0]
+                return self.arns[name]
+            if key == "Fn::Join":
+                sep, items = value
+                resolved = [self(i) for i in items] if isinstance(items, list) else [self(items)]
+                flat = [x for i in resolved for x in (i if isinstance(i, list) else [i])]
+                return sep.join(str(x) for x in flat)
+            if key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                for name, val in self.values.items():
+                    text = text.replace("${" + name + "}", str(val))
+                return text
+        if isinstance(node, dict):
+            return {k: self(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self(v) for v in node]
+        return node
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("placeholder.py", "# handlers run in-process from the installed package\n")
+    return buf.getvalue()
+
+
+def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
+    template = load_template()
+    resources = template["Resources"]
+    props = resources["DeploymentsTable"]["Properties"]
+    table = c["dynamodb"].create_table(
+        TableName=f"{STACK}-deployments",
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props["BillingMode"],
+    )["TableDescription"]["TableName"]
+    topic = c["sns"].create_topic(Name=f"{STACK}-notifications")["TopicArn"]
+    role = c["iam"].create_role(
+        RoleName=f"{STACK}-role",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    machine_name = f"{STACK}-canary"
+    machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine_name}"
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    arns = {k: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{k}" for k in functions}
+    refs = {
+        "DeploymentsTable": table,
+        "NotificationTopic": topic,
+        "CanaryStateMachine": machine_arn,
+        **{k: f"{STACK}-{k}" for k in functions},
+    }
+    resolve = _Resolver(template, params, refs, arns)
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    envs: dict[str, dict[str, str]] = {}
+    globals_fn = template["Globals"]["Function"]
+    for logical_id, fn in functions.items():
+        env = {**resolve(globals_env), **resolve(fn["Properties"].get("Environment", {}).get("Variables", {}))}
+        env = {k: str(v) for k, v in env.items()}
+        envs[logical_id] = env
+        c["lambda"].create_function(
+            FunctionName=f"{STACK}-{logical_id}",
+            Runtime=globals_fn["Runtime"],
+            Role=role,
+            Handler=fn["Properties"]["Handler"],
+            Code={"ZipFile": _zip()},
+            Environment={"Variables": env},
+            Architectures=globals_fn["Architectures"],
+        )
+    sm = resources["CanaryStateMachine"]["Properties"]
+    definition = (ROOT / sm["DefinitionUri"]).read_text()
+    for name, value in resolve(sm["DefinitionSubstitutions"]).items():
+        definition = definition.replace("${" + name + "}", value)
+    created = c["stepfunctions"].create_state_machine(
+        name=machine_name, definition=definition, roleArn=role, type=sm["Type"]
+    )["stateMachineArn"]
+    assert created == machine_arn, created
+    return Installed(table, topic, machine_arn, {k: f"{STACK}-{k}" for k in functions}, envs)

@@ -1,0 +1,249 @@
+"""Patches that make moto behave enough like AWS to run Weightshift offline.
+
+Each patch touches a moto internal. moto is pinned exactly in pyproject.toml,
+and ``tests/component/test_emulator_patches.py`` has one test per patched
+internal that fails loudly if an upgrade moves it.
+
+- Lambda: moto's Docker-less backend only echoes payloads. We run the real
+  handler in-process, with the function's environment variables.
+- Wait and Retry: moto's engine really sleeps. We record each requested
+  duration in a :class:`Clock` and sleep a scaled-down fraction of it.
+- DynamoDB: moto checks a ConditionExpression and then writes, without a lock.
+  Real DynamoDB makes each conditional write atomic; one lock gives moto the
+  same guarantee, so concurrency tests exercise our code, not moto's race.
+- Route 53 health-check status: moto hard-codes "Healthy"; we let a test mark
+  a check unhealthy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto.awslambda_simple.models as lambda_simple
+import moto.dynamodb.models as ddb_models
+import moto.route53.responses as r53_responses
+import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+
+ENGINE_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+
+# --------------------------------------------------------------------- clock
+@dataclass
+class Wait:
+    kind: str  # "wait" (a Wait state) or "retry" (a Retry interval)
+    state: str
+    seconds: float
+    execution: str
+
+
+@dataclass
+class Clock:
+    """Records the waits the engine asks for; sleeps ``scale`` of each."""
+
+    scale: float = 0.0
+    waits: list[Wait] = field(default_factory=list)
+    hooks: list[Callable[[Wait], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, wait: Wait) -> None:
+        with self._lock:
+            self.waits.append(wait)
+        for hook in list(self.hooks):
+            hook(wait)
+
+    def total(self, kind: str | None = None) -> float:
+        return sum(w.seconds for w in self.waits if kind is None or w.kind == kind)
+
+    def for_execution(self, execution_arn: str) -> list[Wait]:
+        return [w for w in self.waits if w.execution == execution_arn]
+
+
+CLOCK = Clock()
+
+
+def _context(env: Any) -> tuple[str, str]:
+    data = env.states.context_object.context_object_data
+    return data.get("State", {}).get("Name", "?"), data.get("Execution", {}).get("Id", "?")
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    state, execution = _context(env)
+    CLOCK.record(Wait("wait", state, float(wait_seconds), execution))
+    if CLOCK.scale > 0 and wait_seconds > 0:
+        # Interruptible, like the original: a StopExecution wakes it.
+        env.program_state_event.wait(wait_seconds * CLOCK.scale)
+
+
+class _RetryTime:
+    """Stands in for the ``time`` module inside the retrier."""
+
+    def __init__(self) -> None:
+        self.env: Any = None
+
+    def sleep(self, seconds: float) -> None:
+        CLOCK.record(Wait("retry", "?", float(seconds), "?"))
+        if CLOCK.scale > 0:
+            time.sleep(seconds * CLOCK.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+# ------------------------------------------------------------------- lambda
+class LambdaContext:
+    """The attributes of a Lambda context object that Powertools reads."""
+
+    def __init__(self, function_name: str, arn: str, memory: int = 256) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "in-process"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+_ENV_LOCK = threading.RLock()
+# Extra environment for every in-process invoke (e.g. AWS_ENDPOINT_URL in server mode).
+INVOKE_ENVIRONMENT: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
+# Called before each handler runs: (function name, event). A test may raise from it
+# to simulate a crash of the Lambda runtime.
+INVOKE_HOOKS: list[Callable[[str, Any], None]] = []
+
+
+@contextmanager
+def environment(extra: dict[str, str]) -> Iterator[None]:
+    """Apply env vars for one handler call. Handlers read env per call, so hold a lock."""
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in extra}
+        os.environ.update({k: str(v) for k, v in extra.items()})
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
+    module_name, _, attr = handler.rpartition(".")
+    return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+
+
+def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
+    """Run a deployed function's real handler; report errors the way Lambda does."""
+    event = json.loads(body) if body else {}
+    env = {k: str(v) for k, v in (fn.environment_vars or {}).items()}
+    env.update(INVOKE_ENVIRONMENT)
+    env.setdefault("AWS_LAMBDA_FUNCTION_NAME", fn.function_name)
+    with environment(env):
+        try:
+            for hook in list(INVOKE_HOOKS):
+                hook(fn.function_name, event)
+            handler = resolve_handler(fn.handler)
+            result = handler(event, LambdaContext(fn.function_name, fn.function_arn))
+        except Exception as exc:  # noqa: BLE001 - Lambda turns any exception into a function error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                }
+            ).encode()
+    return json.dumps(result).encode()
+
+
+def _invoke(
+    self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    fn = self.get_function(function_name, qualifier)
+    return run_handler(fn, body, response_headers)
+
+
+# ------------------------------------------------------------------ dynamodb
+_DDB_LOCK = threading.RLock()
+
+
+def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _DDB_LOCK:
+            return original(*args, **kwargs)
+
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    return wrapper
+
+
+# ------------------------------------------------------------------ route 53
+UNHEALTHY_CHECKS: set[str] = set()
+
+
+def _health_check_status(self: Any) -> Any:
+    health_check_id = self._get_param("HealthCheckId")
+    if health_check_id not in UNHEALTHY_CHECKS:
+        return _ORIGINAL["health"](self)
+    self.backend.get_health_check(health_check_id)
+    reports = [
+        {
+            "Region": region,
+            "IPAddress": "127.0.13.37",
+            "StatusReport": {"Status": "Failure: HTTP Status Code 503", "CheckedTime": utcnow()},
+        }
+        for region in ("us-east-1", "eu-west-1", "ap-southeast-1")
+    ]
+    return ActionResult({"HealthCheckObservations": reports})
+
+
+# ------------------------------------------------------------------- install
+_ORIGINAL: dict[str, Any] = {}
+_INSTALLED = False
+
+
+def install() -> None:
+    """Apply every patch once per process. Safe to call again."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    _ORIGINAL["wait"] = wait_function.WaitFunction._wait_interval
+    wait_function.WaitFunction._wait_interval = _wait_interval
+    _ORIGINAL["retry_time"] = retrier_decl.time
+    retrier_decl.time = _RetryTime()
+    _ORIGINAL["invoke"] = lambda_simple.LambdaSimpleBackend.invoke
+    lambda_simple.LambdaSimpleBackend.invoke = _invoke
+    table = ddb_models.DynamoDBBackend
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        _ORIGINAL[f"ddb_{name}"] = getattr(table, name)
+        setattr(table, name, _locked(getattr(table, name)))
+    _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
+    r53_responses.Route53.get_health_check_status = _health_check_status
+    _INSTALLED = True
+
+
+def reset() -> None:
+    """Forget recorded waits, hooks and simulated faults between tests."""
+    CLOCK.waits.clear()
+    CLOCK.hooks.clear()
+    CLOCK.scale = 0.0
+    INVOKE_HOOKS.clear()
+    UNHEALTHY_CHECKS.clear()

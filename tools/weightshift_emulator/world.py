@@ -1,0 +1,230 @@
+"""The surroundings a Weightshift user already has, built in the emulator.
+
+A hosted zone, two ALBs with target groups and healthy targets, an ECS cluster
+with a blue and a green service, a CloudWatch alarm per side and a Route 53
+health check per side. Used by the tests and by ``make demo``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Surroundings:
+    cluster: str
+    blue_service: str
+    green_service: str
+    zone_id: str
+    zone_name: str
+    record_name: str
+    blue_lb_arn: str
+    green_lb_arn: str
+    blue_tg_arn: str
+    green_tg_arn: str
+    blue_alarm: str
+    green_alarm: str
+    blue_health_check: str
+    green_health_check: str
+    task_definitions: dict[str, str] = field(default_factory=dict)
+
+    def parameters(self, **overrides: Any) -> dict[str, str]:
+        """The template's parameters for this pair (names are the product interface)."""
+        params = {
+            "ClusterName": self.cluster,
+            "BlueServiceName": self.blue_service,
+            "GreenServiceName": self.green_service,
+            "HostedZoneId": self.zone_id,
+            "RecordName": self.record_name,
+            "BlueLoadBalancerArn": self.blue_lb_arn,
+            "GreenLoadBalancerArn": self.green_lb_arn,
+            "BlueSetIdentifier": "blue",
+            "GreenSetIdentifier": "green",
+            "Schedule": "5,25,50,100",
+            "StepIntervalSeconds": "60",
+            "HealthPollSeconds": "15",
+            "ReadinessTimeoutSeconds": "120",
+            "AlarmNames": f"{self.blue_alarm},{self.green_alarm}",
+            "BlueHealthCheckId": self.blue_health_check,
+            "GreenHealthCheckId": self.green_health_check,
+        }
+        params.update({k: str(v) for k, v in overrides.items()})
+        return params
+
+    def service(self, color: str) -> str:
+        return self.blue_service if color == "blue" else self.green_service
+
+    def cluster_arn(self) -> str:
+        return f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{self.cluster}"
+
+
+def clients(endpoint_url: str | None = None) -> dict[str, Any]:
+    names = (
+        "route53",
+        "elbv2",
+        "ec2",
+        "ecs",
+        "cloudwatch",
+        "dynamodb",
+        "stepfunctions",
+        "lambda",
+        "iam",
+        "sns",
+        "events",
+        "sqs",
+        "s3",
+        "cloudformation",
+        "logs",
+    )
+    return {n: boto3.client(n, region_name=REGION, endpoint_url=endpoint_url) for n in names}  # type: ignore[call-overload]
+
+
+def build_surroundings(c: dict[str, Any], app: str = "shop", zone_name: str = "example.com") -> Surroundings:
+    zone_id = (
+        c["route53"]
+        .create_hosted_zone(Name=zone_name, CallerReference=f"{app}-{time.time()}")["HostedZone"]["Id"]
+        .split("/")[-1]
+    )
+    vpc = c["ec2"].create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        c["ec2"].create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, z in enumerate("ab")
+    ]
+    lbs, tgs = {}, {}
+    for color in ("blue", "green"):
+        lb = c["elbv2"].create_load_balancer(Name=f"{app}-{color}", Subnets=subnets, Type="application")
+        lbs[color] = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        tg = c["elbv2"].create_target_group(
+            Name=f"{app}-{color}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        tgs[color] = tg
+        c["elbv2"].create_listener(
+            LoadBalancerArn=lbs[color],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )
+        c["elbv2"].register_targets(
+            TargetGroupArn=tg, Targets=[{"Id": f"10.0.0.{10 + i}", "Port": 80} for i in range(2)]
+        )
+    c["ecs"].create_cluster(clusterName=app)
+    task_defs = {}
+    for color in ("blue", "green"):
+        td = c["ecs"].register_task_definition(
+            family=f"{app}-{color}",
+            containerDefinitions=[{"name": "web", "image": f"public.ecr.aws/nginx/nginx:1.27-{color}", "memory": 512}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        task_defs[color] = td
+        # moto starts services with 0 running tasks unless told otherwise.
+        previous = os.environ.get("MOTO_ECS_SERVICE_RUNNING")
+        os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"
+        try:
+            c["ecs"].create_service(cluster=app, serviceName=f"{app}-{color}", taskDefinition=td, desiredCount=2)
+        finally:
+            if previous is None:
+                os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
+            else:
+                os.environ["MOTO_ECS_SERVICE_RUNNING"] = previous
+    alarms = {}
+    for color in ("blue", "green"):
+        name = f"{app}-{color}-5xx"
+        c["cloudwatch"].put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+            Dimensions=[{"Name": "LoadBalancer", "Value": lbs[color].split(":loadbalancer/")[-1]}],
+        )
+        alarms[color] = name
+    checks = {}
+    for color in ("blue", "green"):
+        checks[color] = c["route53"].create_health_check(
+            CallerReference=f"{app}-{color}-{time.time()}",
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": f"{color}.{zone_name}",
+                "Port": 443,
+                "ResourcePath": "/health",
+            },
+        )["HealthCheck"]["Id"]
+    return Surroundings(
+        cluster=app,
+        blue_service=f"{app}-blue",
+        green_service=f"{app}-green",
+        zone_id=zone_id,
+        zone_name=zone_name,
+        record_name=f"{app}.{zone_name}",
+        blue_lb_arn=lbs["blue"],
+        green_lb_arn=lbs["green"],
+        blue_tg_arn=tgs["blue"],
+        green_tg_arn=tgs["green"],
+        blue_alarm=alarms["blue"],
+        green_alarm=alarms["green"],
+        blue_health_check=checks["blue"],
+        green_health_check=checks["green"],
+        task_definitions=task_defs,
+    )
+
+
+def weights(c: dict[str, Any], s: Surroundings) -> dict[str, int]:
+    """The pair's weights by SetIdentifier, as Route 53 shows them now."""
+    records = c["route53"].list_resource_record_sets(HostedZoneId=s.zone_id)["ResourceRecordSets"]
+    name = s.record_name.rstrip(".") + "."
+    return {r["SetIdentifier"]: int(r["Weight"]) for r in records if r["Name"] == name and "Weight" in r}
+
+
+def task_event(
+    s: Surroundings,
+    color: str,
+    task_id: str,
+    deployment: str,
+    version: int = 2,
+    last_status: str = "RUNNING",
+    task_definition: str | None = None,
+) -> dict[str, Any]:
+    """A real-format "ECS Task State Change" event (as EventBridge delivers it)."""
+    cluster_arn = s.cluster_arn()
+    task_arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{s.cluster}/{task_id}"
+    td = (
+        task_definition
+        or s.task_definitions.get(color)
+        or (f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{s.service(color)}:1")
+    )
+    template = json.loads((ROOT / "events" / "green-task-running.json").read_text())
+    template["id"] = f"{task_id}-{version}-{last_status}"
+    template["resources"] = [task_arn]
+    detail = template["detail"]
+    detail.update(
+        {
+            "clusterArn": cluster_arn,
+            "taskArn": task_arn,
+            "taskDefinitionArn": td,
+            "group": f"service:{s.service(color)}",
+            "startedBy": deployment,
+            "lastStatus": last_status,
+            "version": version,
+        }
+    )
+    if last_status == "STOPPED":
+        detail["desiredStatus"] = "STOPPED"
+    for container in detail.get("containers", []):
+        container["taskArn"] = task_arn
+        container["lastStatus"] = last_status
+    return dict(template)
