@@ -39,7 +39,7 @@ class Verdict:
 
 
 def target_groups_failures(groups: list[tuple[str, int, int]]) -> list[str]:
-    """An ALB is healthy only if every target group that has targets has a healthy one."""
+    """An ALB serves only if each target group has a healthy target; one with no targets counts as unhealthy."""
     if not groups:
         return ["the target load balancer has no target groups"]
     failures = []
@@ -58,7 +58,7 @@ def error_rate_check(
     """Compare the target's 5xx rate with the live side's, with a minimum-request guard."""
     if target is None:
         return "off", ""
-    if target.requests < min_requests:
+    if target.requests <= 0 or target.requests < min_requests:  # no traffic is never a pass
         return "no-verdict", f"5xx comparison: {target.requests:.0f} target requests, fewer than {min_requests}"
     baseline = live.rate if live and live.requests >= min_requests else 0.0
     limit = max(baseline * max_ratio, MIN_FAILING_ERROR_RATE)

@@ -13,15 +13,16 @@ from itertools import pairwise
 
 from weightshift.errors import InvalidPlan
 
-CANARY = re.compile(r"^Canary(?P<pct>\d{1,2})Percent(?P<minutes>\d{1,4})Minutes?$")
-LINEAR = re.compile(r"^Linear(?P<pct>\d{1,2})PercentEvery(?P<minutes>\d{1,4})Minutes?$")
-EXPLICIT = re.compile(r"^\d{1,3}(,\d{1,3})*$")
+# [0-9], not \d: \d also matches non-ASCII digits (Arabic-Indic, ...), which the template's pattern rejects.
+CANARY = re.compile(r"^Canary(?P<pct>[0-9]{1,2})Percent(?P<minutes>[0-9]{1,4})Minutes?$")
+LINEAR = re.compile(r"^Linear(?P<pct>[0-9]{1,2})PercentEvery(?P<minutes>[0-9]{1,4})Minutes?$")
+EXPLICIT = re.compile(r"^[0-9]{1,3}(,[0-9]{1,3})*$")
 ALL_AT_ONCE = "AllAtOnce"
 
 # The same grammar, as the template's AllowedPattern for the Schedule parameter.
 SCHEDULE_PATTERN = (
-    r"^(AllAtOnce|Canary[0-9]{1,2}Percent[0-9]{1,4}Minutes?"
-    r"|Linear[0-9]{1,2}PercentEvery[0-9]{1,4}Minutes?|[0-9]{1,3}(,[0-9]{1,3})*)$"
+    r"^(AllAtOnce|Canary[0-9]{1,2}Percent[1-9][0-9]{0,3}Minutes?"
+    r"|Linear[0-9]{1,2}PercentEvery[1-9][0-9]{0,3}Minutes?|[0-9]{1,3}(,[0-9]{1,3})*)$"
 )
 
 
@@ -46,10 +47,12 @@ def parse_schedule(spec: str, step_interval_seconds: int) -> list[ScheduledStep]
     if m := CANARY.match(spec):
         pct, bake = int(m["pct"]), int(m["minutes"]) * 60
         _check_percent(pct, spec)
+        _check_minutes(bake, spec)
         return [ScheduledStep(pct, bake), ScheduledStep(100, step_interval_seconds)]
     if m := LINEAR.match(spec):
         pct, bake = int(m["pct"]), int(m["minutes"]) * 60
         _check_percent(pct, spec)
+        _check_minutes(bake, spec)
         steps = [ScheduledStep(p, bake) for p in range(pct, 100, pct)]
         return [*steps, ScheduledStep(100, step_interval_seconds)]
     if EXPLICIT.match(spec):
@@ -65,6 +68,11 @@ def parse_schedule(spec: str, step_interval_seconds: int) -> list[ScheduledStep]
 def _check_percent(pct: int, spec: str) -> None:
     if not 1 <= pct <= 99:
         raise InvalidPlan(f"schedule {spec!r}: the step percentage must be 1-99, got {pct}")
+
+
+def _check_minutes(bake_seconds: int, spec: str) -> None:
+    if bake_seconds < 60:
+        raise InvalidPlan(f"schedule {spec!r}: the bake time must be at least 1 minute")
 
 
 def check_percentages(percents: list[int]) -> None:

@@ -122,6 +122,15 @@ class LambdaContext:
         return 300_000
 
 
+class LambdaServiceFault(Exception):
+    """Raise from an INVOKE_HOOKS hook to simulate a Lambda service error
+    (``Lambda.ServiceException``, ``Lambda.Unknown``...) rather than a handler error."""
+
+    def __init__(self, error_type: str = "Lambda.ServiceException") -> None:
+        super().__init__(f"simulated {error_type}")
+        self.error_type = error_type
+
+
 _ENV_LOCK = threading.RLock()
 # Extra environment for every in-process invoke (e.g. AWS_ENDPOINT_URL in server mode).
 INVOKE_ENVIRONMENT: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -167,7 +176,7 @@ def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
                 {
-                    "errorType": type(exc).__name__,
+                    "errorType": getattr(exc, "error_type", type(exc).__name__),
                     "errorMessage": str(exc),
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }

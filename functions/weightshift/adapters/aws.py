@@ -15,7 +15,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+# Standard retry mode (3 attempts unless AWS_MAX_ATTEMPTS says otherwise); the state
+# machine's Retry, with backoff and jitter, handles what outlasts these.
+_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
 def client(service: str) -> Any:

@@ -1,0 +1,102 @@
+"""Settings read from the function's environment: the template's parameters."""
+
+from __future__ import annotations
+
+import pytest
+from weightshift.errors import InvalidPlan
+from weightshift.settings import load_resources, load_route_config
+
+REQUIRED = {
+    "CLUSTER_NAME": "shop",
+    "BLUE_SERVICE_NAME": "shop-blue",
+    "GREEN_SERVICE_NAME": "shop-green",
+    "HOSTED_ZONE_ID": "Z0123456789ABCDEFGHIJ",
+    "RECORD_NAME": "shop.example.com",
+    "BLUE_LOAD_BALANCER_ARN": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/blue/1",
+    "GREEN_LOAD_BALANCER_ARN": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/green/2",
+}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**REQUIRED, **extra}
+
+
+def test_required_variables_alone_give_the_documented_defaults():
+    config = load_route_config(_env())
+    assert config.cluster_name == "shop"
+    assert (config.schedule, config.step_interval_seconds, config.poll_seconds) == ("Canary10Percent5Minutes", 60, 15)
+    assert (config.alarm_names, config.blue_health_check_id, config.green_health_check_id) == ([], None, None)
+
+
+def test_every_template_variable_is_read_and_typed():
+    config = load_route_config(
+        _env(
+            BLUE_SET_IDENTIFIER="b",
+            GREEN_SET_IDENTIFIER="g",
+            SCHEDULE="5,25,50,100",
+            STEP_INTERVAL_SECONDS="120",
+            HEALTH_POLL_SECONDS="30",
+            READINESS_TIMEOUT_SECONDS="0",
+            MIN_REQUESTS="10",
+            MAX_ERROR_RATE_RATIO="1.5",
+            MAX_POLLS_WITHOUT_TRAFFIC="4",
+            PATH="/usr/bin",  # unrelated variables are ignored
+        )
+    )
+    assert (config.blue_set_identifier, config.green_set_identifier, config.schedule) == ("b", "g", "5,25,50,100")
+    assert (config.step_interval_seconds, config.poll_seconds, config.readiness_timeout_seconds) == (120, 30, 0)
+    assert (config.min_requests, config.max_error_rate_ratio, config.max_polls_without_traffic) == (10, 1.5, 4)
+
+
+@pytest.mark.parametrize(
+    ("csv", "names"),
+    [("", []), ("shop-5xx", ["shop-5xx"]), (" a , ,b, ", ["a", "b"])],
+)
+def test_alarm_names_come_from_a_comma_separated_list(csv, names):
+    assert load_route_config(_env(ALARM_NAMES=csv)).alarm_names == names
+
+
+def test_an_empty_health_check_id_means_none_and_a_set_one_is_kept():
+    hc = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    config = load_route_config(_env(BLUE_HEALTH_CHECK_ID="", GREEN_HEALTH_CHECK_ID=hc))
+    assert config.blue_health_check_id is None
+    assert config.green_health_check_id == hc
+    assert config.side("green").health_check_id == hc
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STEP_INTERVAL_SECONDS", "abc"),
+        ("HEALTH_POLL_SECONDS", "0"),
+        ("MIN_REQUESTS", "0"),
+        ("MAX_ERROR_RATE_RATIO", "twice"),
+        ("MAX_POLLS_WITHOUT_TRAFFIC", "1.5"),
+        ("CLUSTER_NAME", ""),
+    ],
+)
+def test_a_bad_value_is_rejected_with_an_error_that_names_the_variable(variable, value):
+    with pytest.raises(InvalidPlan, match=f"bad Weightshift configuration: {variable}: "):
+        load_route_config(_env(**{variable: value}))
+
+
+def test_a_missing_variable_is_named_in_the_error():
+    env = _env()
+    del env["HOSTED_ZONE_ID"]
+    with pytest.raises(InvalidPlan, match="HOSTED_ZONE_ID: Field required"):
+        load_route_config(env)
+
+
+def test_side_and_group_lookups_follow_the_configured_service_names():
+    config = load_route_config(_env())
+    assert config.side("blue").service_name == "shop-blue"
+    assert config.side("green").load_balancer_arn.endswith("/green/2")
+    assert config.color_of_group("service:shop-green") == "green"
+    assert config.color_of_group("service:shop-blue") == "blue"
+    assert config.color_of_group("shop-green") is None
+
+
+def test_resources_need_a_table_name():
+    assert load_resources({"TABLE_NAME": "deployments"}).event_bus_name == "default"
+    with pytest.raises(InvalidPlan, match="TABLE_NAME"):
+        load_resources({})
