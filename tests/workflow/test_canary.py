@@ -210,7 +210,8 @@ def test_route53_throttling_and_prior_request_are_retried_then_recover(
 
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert canary.weights() == {"blue": 0, "green": 100}
-    assert canary.r53.faults == [] and canary.r53.get_change_faults == []
+    assert canary.r53.faults == []
+    assert canary.r53.get_change_faults == []
     retries = [w for w in patches.CLOCK.waits if w.kind == "retry"]
     assert len(retries) == 4
     assert all(w.seconds <= 60 for w in retries)  # MaxDelaySeconds
@@ -340,13 +341,13 @@ def test_bad_plan_is_rejected_with_no_dns_change(canary: Canary, mutate: Any, er
 
 def test_half_a_pair_is_rejected_with_no_dns_change(canary: Canary) -> None:
     canary.set_pair(blue=100, green=0)
-    green = [
+    green = next(
         r
         for r in canary.aws["route53"].list_resource_record_sets(HostedZoneId=canary.world.zone_id)[
             "ResourceRecordSets"
         ]
         if r.get("SetIdentifier") == "green"
-    ][0]
+    )
     canary.aws["route53"].change_resource_record_sets(
         HostedZoneId=canary.world.zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": green}]}
     )
