@@ -29,13 +29,18 @@ class EcsTaskDetail(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    clusterArn: str = Field(min_length=1)  # noqa: N815 - ECS's own field name
-    taskArn: str = Field(min_length=1)  # noqa: N815
-    taskDefinitionArn: str = Field(min_length=1)  # noqa: N815
-    group: str = Field(min_length=1)
+    # The upper bounds make junk that DynamoDB would refuse (a key over 2048 bytes, an
+    # item over 400 KB, a number over 38 digits) "malformed" here, instead of an error
+    # that EventBridge retries for a day. Real values are far shorter: a task ARN is
+    # about 100 ASCII characters (500 even in 4-byte UTF-8 keeps TASK#<arn> under 2048
+    # bytes), ``startedBy`` at most 128, and ``version`` is a 64-bit counter.
+    clusterArn: str = Field(min_length=1, max_length=2048)  # noqa: N815 - ECS's own field name
+    taskArn: str = Field(min_length=1, max_length=500)  # noqa: N815
+    taskDefinitionArn: str = Field(min_length=1, max_length=2048)  # noqa: N815
+    group: str = Field(min_length=1, max_length=2048)
     lastStatus: str = Field(min_length=1)  # noqa: N815
-    version: int = Field(ge=0)
-    startedBy: str | None = None  # noqa: N815
+    version: int = Field(ge=0, le=2**63 - 1)
+    startedBy: str | None = Field(default=None, max_length=1024)  # noqa: N815
     desiredStatus: str | None = None  # noqa: N815
 
 

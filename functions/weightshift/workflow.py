@@ -479,7 +479,13 @@ def fail_back(
         },
     )
     logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
-    return {"changed": change_id is not None, "changeId": change_id, "error": error, "cause": reason}
+    return {
+        "changed": change_id is not None,
+        "changeId": change_id,
+        "error": error,
+        "cause": f"{cause} ({where}; {outcome})",
+        "restoredWeights": restored.dump() if restored else None,
+    }
 
 
 def failback_task(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:

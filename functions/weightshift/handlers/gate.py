@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from weightshift import workflow
 from weightshift.handlers._wiring import ports, task_input
 from weightshift.observability import logger, metrics, tracer
@@ -13,4 +15,6 @@ from weightshift.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return workflow.gate(task_input(event), ports())
+    result = workflow.gate(task_input(event), ports())
+    metrics.add_metric(name="HealthPollPassed", unit=MetricUnit.Count, value=1)
+    return result

@@ -6,11 +6,10 @@ from typing import Any
 
 from weightshift import workflow
 from weightshift.handlers._wiring import ports, task_input
-from weightshift.observability import logger, metrics, tracer
+from weightshift.observability import logger, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return workflow.preflight(task_input(event), ports())

@@ -1,0 +1,1 @@
+"""The weightshift command line and the offline demo."""
