@@ -1,0 +1,169 @@
+"""Cost and speed figures, measured on real executions in the emulator.
+
+For each schedule: state transitions and history events of a real run (and the
+plan's estimate beside them), Route 53 changes, the Step Functions price per
+deployment, deployment time, and the wall time of the emulated run. Then the
+trigger: the time to handle a first event against a duplicate, as a ratio
+measured in the same run (absolute times on a shared machine mean little).
+
+Run with ``make bench``. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from moto import mock_aws  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from weightshift.handlers import trigger  # noqa: E402
+from weightshift.plan import build_plan, estimate  # noqa: E402
+from weightshift.settings import load_route_config  # noqa: E402
+from weightshift_cli.timeline import route53_changes  # noqa: E402
+from weightshift_emulator import install as installer  # noqa: E402
+from weightshift_emulator import patches  # noqa: E402
+from weightshift_emulator.world import build_surroundings, clients, task_event  # noqa: E402
+
+SCHEDULES = ["AllAtOnce", "Canary10Percent5Minutes", "5,25,50,100", "Linear10PercentEvery1Minute"]
+PRICE = 0.025 / 1000  # USD per state transition, Standard workflows, us-east-1
+
+
+def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def wait(sfn: Any, arn: str) -> dict[str, Any]:
+    while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        time.sleep(0.01)
+    return dict(desc)
+
+
+def run_schedule(schedule: str) -> dict[str, Any]:
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        c = clients()
+        s = build_surroundings(c)
+        inst = installer.install(c, s.parameters(Schedule=schedule, StepIntervalSeconds="60", HealthPollSeconds="15"))
+        plan = build_plan(
+            load_route_config(inst.env("TriggerFunction")), "green", "ecs-svc/1", s.task_definitions["green"]
+        )
+        started = time.perf_counter()
+        arn = c["stepfunctions"].start_execution(
+            stateMachineArn=inst.state_machine_arn, name=plan.deployment_id, input=json.dumps(plan.dump())
+        )["executionArn"]
+        desc = wait(c["stepfunctions"], arn)
+        wall = time.perf_counter() - started
+        events = history(c["stepfunctions"], arn)
+        waits = sum(w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait")
+        cost = estimate(plan, 60)
+        return {
+            "schedule": schedule,
+            "status": desc["status"],
+            "steps": len(plan.steps),
+            "transitions": sum(1 for e in events if e["type"].endswith("StateEntered")),
+            "estimated": cost.transitions,
+            "history": len(events),
+            "history_bound": cost.history_events,
+            "changes": route53_changes(events),
+            "deploy_minutes": waits / 60,
+            "wall": wall,
+        }
+
+
+def trigger_ratio(rounds: int = 30) -> tuple[float, float]:
+    """Mean handling time of a first event and of a duplicate, in one run."""
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        c = clients()
+        s = build_surroundings(c)
+        inst = installer.install(c, s.parameters(Schedule="AllAtOnce", StepIntervalSeconds="60"))
+        firsts, dups = [], []
+        with patches.environment(inst.env("TriggerFunction")):
+            for i in range(rounds):
+                event = task_event(s, "green", f"t{i}", f"ecs-svc/{9000 + i}")
+                t0 = time.perf_counter()
+                trigger.handler(event, patches.LambdaContext("trigger", "arn"))
+                t1 = time.perf_counter()
+                trigger.handler(event, patches.LambdaContext("trigger", "arn"))
+                t2 = time.perf_counter()
+                firsts.append(t1 - t0)
+                dups.append(t2 - t1)
+        for ex in c["stepfunctions"].list_executions(stateMachineArn=inst.state_machine_arn)["executions"]:
+            wait(c["stepfunctions"], ex["executionArn"])  # AllAtOnce canaries end on their own
+        return sum(firsts) / rounds, sum(dups) / rounds
+
+
+def main() -> None:
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
+    patches.install()
+    console = Console(width=150)
+    table = Table(title="One deployment per schedule (interval 60 s, health poll 15 s, TTL 60 s)")
+    for col in (
+        "schedule",
+        "result",
+        "steps",
+        "transitions",
+        "estimate",
+        "history",
+        "bound",
+        "R53 changes",
+        "USD / deployment",
+        "deployment time",
+        "emulated in",
+    ):
+        table.add_column(col, justify="right")
+    for schedule in SCHEDULES:
+        patches.reset()
+        r = run_schedule(schedule)
+        table.add_row(
+            r["schedule"],
+            r["status"],
+            str(r["steps"]),
+            str(r["transitions"]),
+            str(r["estimated"]),
+            str(r["history"]),
+            str(r["history_bound"]),
+            str(r["changes"]),
+            f"${r['transitions'] * PRICE:.5f}",
+            f"{r['deploy_minutes']:.1f} min",
+            f"{r['wall']:.2f} s",
+        )
+    console.print(table)
+    first, dup = trigger_ratio()
+    console.print(
+        f"trigger: first event {first * 1000:.1f} ms, duplicate {dup * 1000:.1f} ms "
+        f"(duplicate/first = {dup / first:.2f}) over 30 rounds in the emulator"
+    )
+
+
+if __name__ == "__main__":
+    main()
