@@ -479,3 +479,45 @@ def test_execution_output_is_json_and_input_is_the_plan(canary: Canary) -> None:
     plan = canary.plan()
     result = canary.run(plan)
     assert json.loads(result["input"]) == plan.dump()
+
+
+# ------------------------------------------------------------------ timeouts
+def test_gate_fails_a_deployment_past_its_deadline(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    state = {
+        **canary.plan().dump(),
+        "run": {"deadline": "2020-01-01T00:00:00+00:00"},
+        "shift": {"stepIndex": 2, "polls": 4},
+    }
+    resp = canary.aws["lambda"].invoke(
+        FunctionName=canary.installed.functions["GateFunction"],
+        Payload=json.dumps({"state": state, "executionArn": "arn:x"}).encode(),
+    )
+    payload = json.loads(resp["Payload"].read())
+
+    assert resp["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "DeadlineExceeded"
+    assert "timeout" in payload["errorMessage"]
+
+
+def test_timed_out_execution_is_failed_back_by_the_status_rule(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan()
+    box: dict[str, str] = {}
+
+    def stop_at_step_3() -> None:
+        canary.sfn.stop_execution(executionArn=box["arn"])
+
+    canary.on_step(3, stop_at_step_3)
+    box["arn"] = canary.start(plan)
+    from tests.conftest import wait_for
+
+    wait_for(canary.sfn, box["arn"])
+    event = canary.abort_event(box["arn"])
+    event["detail"]["status"] = "TIMED_OUT"  # as AWS reports an execution past TimeoutSeconds
+
+    result = canary.invoke("AbortFunction", event)
+
+    assert result["action"] == "failed-back"
+    assert canary.weights() == {"blue": 100, "green": 0}
+    assert canary.record(plan)["error"] == "TimedOut"
