@@ -521,3 +521,30 @@ def test_timed_out_execution_is_failed_back_by_the_status_rule(canary: Canary) -
     assert result["action"] == "failed-back"
     assert canary.weights() == {"blue": 100, "green": 0}
     assert canary.record(plan)["error"] == "TimedOut"
+
+
+def test_record_ttl_longer_than_the_interval_lengthens_every_bake(canary: Canary) -> None:
+    changes = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": canary.world.record_name + ".",
+                "Type": "CNAME",
+                "SetIdentifier": color,
+                "Weight": weight,
+                "TTL": 300,
+                "ResourceRecords": [{"Value": f"{color}.lb.example.com"}],
+            },
+        }
+        for color, weight in (("blue", 100), ("green", 0))
+    ]
+    canary.aws["route53"].change_resource_record_sets(
+        HostedZoneId=canary.world.zone_id, ChangeBatch={"Changes": changes}
+    )
+    canary.r53.batches.clear()
+
+    result = canary.run(canary.plan())
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    assert sum(bake_waits(result["executionArn"])) == 4 * 300  # four steps, each baked for the 300 s TTL
+    assert canary.weights() == {"blue": 0, "green": 100}

@@ -1,0 +1,486 @@
+"""The ``weightshift`` CLI against the emulator: the real template deployed into a moto server on
+127.0.0.1, driven by real-format ECS events, read and operated only through the CLI.
+
+One emulator and one stack for the module (a deploy costs a few seconds). Each test puts the
+record pair in the state it needs and leaves no deployment running. Waits are scaled down
+(``patches.CLOCK.scale``) just enough that a canary stays running while the CLI follows it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+from weightshift.adapters.deployments import TERMINAL, Deployments
+from weightshift.models import route_key
+from weightshift_cli import ops
+from weightshift_cli.aws import Aws, AwsOptions, Ports, load_stack
+from weightshift_cli.errors import CliError
+from weightshift_cli.main import app
+from weightshift_emulator import cfn_patches, patches, stack
+from weightshift_emulator.server import Emulator, start_emulator
+from weightshift_emulator.world import Surroundings, build_surroundings, task_event, weights
+
+# 3 steps of 2 polls each (a 60 s bake at 30 s polls): short canaries, real shape.
+PARAMETERS = {"Schedule": "10,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "30"}
+# Enough real time per 30 s poll that the CLI sees a canary running; a canary takes ~2-3 s.
+SCALE = 0.01
+# The deployed Lambdas run in this process: keep their logs and metrics out of the CLI's output.
+QUIET_LAMBDAS = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+_IDS = itertools.count(int(time.time()) % 100_000 * 1000)
+
+
+@dataclass
+class Env:
+    emulator: Emulator
+    aws: dict[str, Any]
+    world: Surroundings
+    stack: stack.Deployed
+
+    @property
+    def table(self) -> Deployments:
+        return Deployments(self.aws["dynamodb"], self.stack.table_name)
+
+    @property
+    def route(self) -> str:
+        return route_key(self.world.zone_id, self.world.record_name)
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.table.list_route(self.route)
+
+    def cli(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
+        """Run the CLI against the emulator (wide output, so lines are not wrapped)."""
+        endpoint = ["--endpoint-url", self.emulator.endpoint_url, "--region", "us-east-1"]
+        return CliRunner().invoke(app, [*endpoint, *args], env={"COLUMNS": "200", **(env or {})})
+
+
+def reset_moto(emulator: Emulator) -> None:
+    request = urllib.request.Request(f"{emulator.endpoint_url}/moto-api/reset", method="POST")  # 127.0.0.1 only
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[Env]:
+    saved = {k: patches.INVOKE_ENVIRONMENT.get(k) for k in QUIET_LAMBDAS}
+    patches.INVOKE_ENVIRONMENT.update(QUIET_LAMBDAS)
+    # Import the handlers now, so that their loggers bind to the test's stdout, not to a CliRunner's.
+    for name in ("trigger", "preflight", "readiness", "shift", "gate", "finish", "abort"):
+        __import__(f"weightshift.handlers.{name}")
+    emulator = start_emulator()
+    try:
+        reset_moto(emulator)  # moto's backends are process-wide: start from nothing, whatever ran before
+        aws = emulator.clients()
+        world = build_surroundings(aws)
+        deployed = stack.deploy(aws, world.parameters(**PARAMETERS))
+        yield Env(emulator, aws, world, deployed)
+    finally:
+        try:
+            reset_moto(emulator)  # and leave nothing behind for the next module in this process
+        finally:
+            emulator.stop()
+        for key, value in saved.items():
+            if value is None:
+                patches.INVOKE_ENVIRONMENT.pop(key, None)
+            else:
+                patches.INVOKE_ENVIRONMENT[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _settled(request: pytest.FixtureRequest) -> Iterator[None]:
+    cfn_patches.reset()
+    yield
+    if "env" in request.fixturenames:
+        settle(request.getfixturevalue("env"))
+    cfn_patches.reset()
+
+
+# ------------------------------------------------------------------ helpers
+def settle(env: Env, timeout: float = 20) -> None:
+    """Wait until no deployment is running (every record finished, the route lock free)."""
+    patches.CLOCK.scale = 0
+    assert cfn_patches.wait_until(
+        lambda: all(r.get("status") in TERMINAL for r in env.records()) and env.table.lock_holder(env.route) is None,
+        timeout=timeout,
+    ), [(r["deploymentId"], r.get("status")) for r in env.records()]
+
+
+def set_weights(env: Env, blue: int, green: int) -> None:
+    """The weighted pair as the user has it: alias A records to the two ALBs."""
+    aws, world = env.aws, env.world
+    changes = []
+    for color, weight, arn in (("blue", blue, world.blue_lb_arn), ("green", green, world.green_lb_arn)):
+        lb = aws["elbv2"].describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
+        target = {"HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": True}
+        record = {"Name": world.record_name + ".", "Type": "A", "SetIdentifier": color, "Weight": weight}
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": {**record, "AliasTarget": target}})
+    aws["route53"].change_resource_record_sets(HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes})
+
+
+def new_deployment() -> str:
+    return f"ecs-svc/{next(_IDS)}"
+
+
+def tasks_running(env: Env, color: str, deployment: str, task_definition: str | None = None, tasks: int = 2) -> None:
+    """What ECS emits when a deployment's tasks start: RUNNING task events (each twice) on the default bus."""
+    events = [
+        task_event(env.world, color, f"{deployment[-6:]}t{i}", deployment, task_definition=task_definition)
+        for i in range(tasks)
+    ]
+    entries = [
+        {"Source": e["source"], "DetailType": e["detail-type"], "Detail": json.dumps(e["detail"]), "Resources": []}
+        for e in events + events
+    ]
+    assert env.aws["events"].put_events(Entries=entries)["FailedEntryCount"] == 0
+
+
+class Later:
+    """Do ``action`` on another thread after ``delay`` seconds (while the CLI blocks this one)."""
+
+    def __init__(self, delay: float, action: Callable[[], None]) -> None:
+        self.errors: list[BaseException] = []
+
+        def run() -> None:
+            time.sleep(delay)
+            try:
+                action()
+            except BaseException as exc:  # noqa: BLE001 - reported by join()
+                self.errors.append(exc)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        assert not self.errors, self.errors
+
+
+def one_line_error(result: Result, code: int, *needles: str) -> str:
+    """The failure contract: exit code, exactly one line on stderr, no traceback anywhere."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def alarm_at_step_2(env: Env, alarm: str) -> Callable[[str, Any], None]:
+    """An INVOKE_HOOK: the alarm fires as the canary shifts to step 2."""
+    shift_function = env.stack.functions["ShiftFunction"]
+
+    def hook(function: str, event: Any) -> None:
+        state = event.get("state", {}) if isinstance(event, dict) else {}
+        if (
+            function == shift_function
+            and event.get("action") == "shift"
+            and state.get("shift", {}).get("stepIndex") == 1
+        ):
+            env.aws["cloudwatch"].set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)")
+
+    return hook
+
+
+# ---------------------------------------------------------------------- plan
+def test_plan_offline_prints_steps_offsets_duration_and_cost() -> None:
+    # No emulator, no credentials, an endpoint nobody listens on: plan makes no AWS call.
+    no_aws = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", "--schedule", "5,25,50,100", "--json"], env=no_aws)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert [s["targetPercent"] for s in plan["steps"]] == [5, 25, 50, 100]
+    assert [s["weights"] for s in plan["steps"]][:2] == [{"blue": 95, "green": 5}, {"blue": 75, "green": 25}]
+    assert [s["startsAtSeconds"] for s in plan["steps"]] == [0, 60, 120, 180]
+    assert plan["minDurationSeconds"] == 240
+    assert plan["transitions"] == 71  # the README's figure for this schedule
+    assert plan["usd"] == pytest.approx(0.001775)
+    assert plan["historyEvents"] < plan["historyBudget"] < plan["historyLimit"]
+    assert plan["warnings"] == []
+    assert plan["problem"] is None
+
+    human = runner.invoke(app, ["plan", "--schedule", "5,25,50,100"], env={**no_aws, "COLUMNS": "200"})
+    assert human.exit_code == 0, human.output
+    for text in ("blue 95 / green 5", "+3m 00s", "4m 00s (240s)", "71 expected", "$0.0018"):
+        assert text in human.stdout, text
+
+
+def test_plan_warns_about_steps_shorter_than_the_ttl_and_refuses_bad_plans() -> None:
+    runner = CliRunner()
+    short = runner.invoke(app, ["plan", "--schedule", "50,100", "--step-interval", "20", "--json"])
+    assert short.exit_code == 0, short.output
+    plan = json.loads(short.stdout)
+    assert len(plan["warnings"]) == 2
+    assert "less than the 60s TTL" in plan["warnings"][0]
+    assert [s["effectiveBakeSeconds"] for s in plan["steps"]] == [60, 60]
+
+    one_line_error(runner.invoke(app, ["plan", "--schedule", "5,50,25"]), 3, "must not decrease")
+    # Minute polls over a 1%-step linear schedule could pass the execution history limit.
+    one_line_error(
+        runner.invoke(app, ["plan", "--schedule", "Linear1PercentEvery1Minute", "--poll", "5"]), 3, "history events"
+    )
+    # A 300 s TTL makes the bake longer than the timeout the trigger gives the plan: preflight would refuse.
+    slow = runner.invoke(app, ["plan", "--schedule", "5,25,50,100", "--ttl", "300"])
+    one_line_error(slow, 3, "preflight would reject")
+    assert "Schedule 5,25,50,100" in slow.stdout  # the schedule still prints
+
+
+def test_plan_from_the_deployed_stack(env: Env) -> None:
+    set_weights(env, blue=100, green=0)
+    result = env.cli("plan", "--stack", "weightshift", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["stack"] == "weightshift"
+    assert plan["schedule"] == "10,50,100"
+    assert plan["pollSeconds"] == 30
+    assert plan["target"] == "green"  # the idle side
+    assert plan["ttlSeconds"] == 60  # an alias record to an ALB
+    assert [s["polls"] for s in plan["steps"]] == [2, 2, 2]
+    # Options override the stack's parameters ("what if I changed the schedule?").
+    what_if = json.loads(env.cli("plan", "--stack", "weightshift", "--schedule", "AllAtOnce", "--json").stdout)
+    assert [s["targetPercent"] for s in what_if["steps"]] == [100]
+    one_line_error(env.cli("plan", "--stack", "nope"), 3, "no such stack: nope")
+
+
+# ------------------------------------------------------------- watch, status
+def test_watch_follows_a_good_canary_and_exits_0_then_status_and_history_show_it(env: Env) -> None:
+    set_weights(env, blue=100, green=0)
+    patches.CLOCK.scale = SCALE
+    deployment = new_deployment()
+    sender = Later(0.3, lambda: tasks_running(env, "green", deployment))
+    result = env.cli("watch", "--wait-start", "15", "--interval", "0.05", "--timeout", "30")
+    sender.join()
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "step 1/3: blue 90 / green 10" in out
+    assert "step 3/3: blue 0 / green 100" in out
+    assert "100% to target" in out
+    assert "✔ green promoted" in out
+    assert weights(env.aws, env.world) == {"blue": 0, "green": 100}
+
+    status = env.cli("status", "--json")
+    assert status.exit_code == 0, status.output
+    state = json.loads(status.stdout)
+    assert state["weights"] == {"blue": 0, "green": 100}
+    assert state["running"] is None
+    assert state["last"]["status"] == "SUCCEEDED"
+    assert state["last"]["ecsDeployment"] == deployment
+    assert state["last"]["plan"]["schedule"] == "10,50,100"  # the plan as an object, not a string
+
+    human = env.cli("status")
+    assert human.exit_code == 0
+    assert "No deployment running." in human.stdout
+    assert "SUCCEEDED" in human.stdout
+
+    history = env.cli("history", "--json")
+    assert history.exit_code == 0, history.output
+    newest = json.loads(history.stdout)[0]
+    assert (newest["ecsDeployment"], newest["status"], newest["step"]) == (deployment, "SUCCEEDED", 3)
+
+
+def test_watch_exits_1_when_the_canary_fails_back_and_history_shows_the_reason(env: Env) -> None:
+    set_weights(env, blue=100, green=0)
+    patches.CLOCK.scale = SCALE
+    alarm = env.world.green_alarm  # "shop-green-5xx"
+    patches.INVOKE_HOOKS.append(alarm_at_step_2(env, alarm))
+    deployment = new_deployment()
+    try:
+        sender = Later(0.3, lambda: tasks_running(env, "green", deployment))
+        result = env.cli("watch", "--wait-start", "15", "--interval", "0.05", "--timeout", "30", "--json")
+        sender.join()
+    finally:
+        env.aws["cloudwatch"].set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test over")
+    assert result.exit_code == 1, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "ROLLED_BACK"
+    assert outcome["promoted"] is False
+    assert outcome["exitCode"] == 1
+    assert alarm in outcome["record"]["reason"]
+    assert outcome["record"]["restoredWeights"] == {"blue": 100, "green": 0}
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+
+    history = env.cli("history", "--limit", "1")
+    assert history.exit_code == 0
+    assert "ROLLED_BACK" in history.stdout
+    assert f"alarm {alarm} is in ALARM" in history.stdout
+    status = json.loads(env.cli("status", "--json").stdout)
+    assert status["last"]["status"] == "ROLLED_BACK"
+    assert alarm in status["last"]["reason"]
+
+
+def test_watch_without_a_running_deployment(env: Env) -> None:
+    one_line_error(env.cli("watch"), 3, "no deployment running")
+    waited = env.cli("watch", "--wait-start", "0.3", "--interval", "0.05")
+    one_line_error(waited, 4, "no deployment running", "waited 0.3s")
+
+
+# ---------------------------------------------------------------------- abort
+def test_abort_stops_the_canary_and_reports_the_restored_weights(env: Env) -> None:
+    set_weights(env, blue=80, green=20)  # not 100/0: the fail-back restores what was there
+    patches.CLOCK.scale = 0.03
+    deployment = new_deployment()
+    tasks_running(env, "green", deployment)
+    assert cfn_patches.wait_until(
+        lambda: any(r.get("ecsDeployment") == deployment and r.get("step") == 2 for r in env.records()), timeout=20
+    )
+    running = json.loads(env.cli("status", "--json").stdout)["running"]
+    assert running["ecsDeployment"] == deployment
+    assert running["status"] == "IN_PROGRESS"
+
+    result = env.cli("abort", "--interval", "0.05", "--timeout", "20")
+    assert result.exit_code == 0, result.output
+    assert "Traffic restored to blue 80 / green 20" in result.stdout
+    assert weights(env.aws, env.world) == {"blue": 80, "green": 20}
+    (record,) = [r for r in env.records() if r.get("ecsDeployment") == deployment]
+    assert record["status"] == "ROLLED_BACK"
+    assert record["error"] == "Aborted"
+    assert record["restoredWeights"] == {"blue": 80, "green": 20}
+    execution = env.aws["stepfunctions"].describe_execution(executionArn=record["executionArn"])
+    assert execution["status"] == "ABORTED"
+
+    one_line_error(env.cli("abort"), 3, "no deployment running")
+
+
+def test_abort_that_never_sees_the_fail_back_times_out_clearly(env: Env) -> None:
+    set_weights(env, blue=100, green=0)
+    patches.CLOCK.scale = 0.03
+    abort_function = env.stack.functions["AbortFunction"]
+
+    def abort_lambda_down(function: str, event: Any) -> None:
+        if function == abort_function:
+            raise patches.LambdaServiceFault()
+
+    patches.INVOKE_HOOKS.append(abort_lambda_down)
+    deployment = new_deployment()
+    tasks_running(env, "green", deployment)
+    assert cfn_patches.wait_until(
+        lambda: any(r.get("ecsDeployment") == deployment and r.get("step") == 1 for r in env.records()), timeout=20
+    )
+    result = env.cli("abort", "--interval", "0.05", "--timeout", "1")
+    one_line_error(result, 4, "did not fail back within 1s")
+    (record,) = [r for r in env.records() if r.get("ecsDeployment") == deployment]
+    assert record["status"] == "IN_PROGRESS"  # nothing restored it: the abort rule's Lambda is down
+
+    # `watch` does not follow such a record forever: once its execution has ended, it gives the
+    # abort rule a grace period (a minute; here on a fake clock), then says what is wrong.
+    aws = Aws(AwsOptions(endpoint_url=env.emulator.endpoint_url, region="us-east-1"))
+    ports = Ports(aws, load_stack(aws, "weightshift"))
+    ticks = itertools.count()
+    with pytest.raises(CliError, match="execution is ABORTED but the record is still IN_PROGRESS"):
+        ops.follow(ports, record, 0, None, lambda r: None, sleep=lambda s: None, clock=lambda: 30.0 * next(ticks))
+
+    # Clean up as an operator would: put the weights back and free the route.
+    patches.INVOKE_HOOKS.clear()
+    env.table.update(env.route, record["deploymentId"], {"status": "ROLLED_BACK", "reason": "test cleanup"})
+    env.table.release(env.route, record["deploymentId"])
+    set_weights(env, blue=100, green=0)
+
+
+# -------------------------------------------------------------------- release
+def test_release_deploys_the_idle_side_and_watches_the_canary(env: Env) -> None:
+    set_weights(env, blue=0, green=100)  # blue is idle
+    patches.CLOCK.scale = SCALE
+    ecs, world = env.aws["ecs"], env.world
+    before = ecs.describe_services(cluster=world.cluster, services=[world.blue_service])["services"][0]
+
+    def ecs_starts_the_new_tasks() -> None:
+        # moto's UpdateService emits no task events; ECS would. Send them once the service has changed.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            svc = ecs.describe_services(cluster=world.cluster, services=[world.blue_service])["services"][0]
+            if svc["taskDefinition"] != before["taskDefinition"]:
+                tasks_running(env, "blue", svc["deployments"][0]["id"], task_definition=svc["taskDefinition"])
+                return
+            time.sleep(0.02)
+        raise AssertionError("the service was never updated")
+
+    sender = Later(0, ecs_starts_the_new_tasks)
+    result = env.cli(
+        "release", "weightshift", "--image", "registry.example/shop:2.0", "--interval", "0.05", "--wait-start", "20",
+        "--json",
+    )  # fmt: skip
+    sender.join()
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    release, deployment = out["release"], out["deployment"]
+    assert release["side"] == "blue"
+    assert release["service"] == world.blue_service
+    assert release["previousImage"] == "public.ecr.aws/nginx/nginx:1.27-blue"
+    assert deployment["status"] == "SUCCEEDED"
+    assert deployment["deploymentId"] == release["deploymentId"]
+    assert deployment["record"]["ecsDeployment"] == release["ecsDeployment"]
+
+    after = ecs.describe_services(cluster=world.cluster, services=[world.blue_service])["services"][0]
+    assert after["taskDefinition"] == release["taskDefinition"] != before["taskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=release["taskDefinition"])["taskDefinition"]
+    assert definition["revision"] > int(before["taskDefinition"].rsplit(":", 1)[1])
+    assert [c["image"] for c in definition["containerDefinitions"]] == ["registry.example/shop:2.0"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+
+
+def test_release_refuses_when_no_side_is_idle_or_the_container_is_unknown(env: Env) -> None:
+    ecs, world = env.aws["ecs"], env.world
+    revisions = ecs.list_task_definitions(familyPrefix=f"{world.cluster}-green")["taskDefinitionArns"]
+    set_weights(env, blue=50, green=50)
+    one_line_error(env.cli("release", "weightshift", "--image", "x:1"), 3, "no idle side", "blue=50 green=50")
+    set_weights(env, blue=100, green=0)
+    one_line_error(env.cli("release", "weightshift", "--image", "x:1", "--side", "blue"), 3, "blue is not idle")
+    one_line_error(env.cli("release", "weightshift", "--image", "x:1", "--container", "db"), 3, "no container 'db'")
+    assert ecs.list_task_definitions(familyPrefix=f"{world.cluster}-green")["taskDefinitionArns"] == revisions
+
+
+# --------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "nope"],
+        ["history", "nope"],
+        ["watch", "nope"],
+        ["abort", "nope"],
+        ["release", "nope", "--image", "x:1"],
+    ],
+)
+def test_no_such_stack(env: Env, command: list[str]) -> None:
+    one_line_error(env.cli(*command), 3, "no such stack: nope")
+
+
+def test_unreachable_endpoint() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["--endpoint-url", url, "status"], env={"AWS_MAX_ATTEMPTS": "1"})
+    one_line_error(result, 3, "cannot reach", url)
+
+
+def test_no_credentials_and_unknown_profile(env: Env) -> None:
+    nothing = {
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/config",
+        "BOTO_CONFIG": "/nonexistent/boto",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": None,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": None,
+        "AWS_WEB_IDENTITY_TOKEN_FILE": None,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    one_line_error(env.cli("status", env=nothing), 3, "no AWS credentials")
+    one_line_error(env.cli("--profile", "nope", "history", env=nothing), 3, "profile 'nope' not found")

@@ -1,0 +1,516 @@
+"""One test per moto internal the emulator patches (patches.py, cfn_patches.py, stack.py).
+
+moto and aws-sam-translator are pinned exactly. If an upgrade moves, renames or
+reshapes one of these internals, the test for it fails with a message naming the
+internal and "moto upgrade?", instead of the demo or the e2e test failing in an
+obscure way. Where it is cheap, the test also checks the behaviour we rely on.
+
+Handlers used here are stdlib callables, so no test module has to be importable
+as a Lambda handler: ``os.getenv(event, context)`` returns an env var of the
+function, ``builtins.print`` succeeds, ``json.dumps(event, context)`` raises
+TypeError (a function error).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import json
+import time
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from weightshift_emulator import cfn_patches, patches, stack
+
+from tests.conftest import wait_for
+
+ROLE = "arn:aws:iam::123456789012:role/emulator-test"
+
+
+def internal(path: str, attr: str | None = None) -> Any:
+    """Import a moto internal, or fail with a message that says what moved."""
+    name = f"{path}.{attr}" if attr else path
+    try:
+        obj = importlib.import_module(path)
+        return getattr(obj, attr) if attr else obj
+    except (ImportError, AttributeError) as exc:
+        pytest.fail(f"moto internal {name} is gone ({exc}): moto upgrade? Update the emulator patch that uses it.")
+
+
+def params_of(func: Any) -> list[str]:
+    return list(inspect.signature(func).parameters)
+
+
+def expect_params(name: str, func: Any, expected: list[str]) -> None:
+    actual = params_of(func)
+    assert actual[: len(expected)] == expected, (
+        f"moto internal {name} now takes {actual}, the patch expects {expected}: moto upgrade?"
+    )
+
+
+class LazyClients(dict[str, Any]):
+    """boto3 clients made on first use: making all fifteen up front costs ~1 s per test."""
+
+    def __missing__(self, name: str) -> Any:
+        self[name] = boto3.client(name, region_name="us-east-1")  # type: ignore[call-overload]
+        return self[name]
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, Any]]:
+    """moto in-process with the engine on (conftest's fixture, with lazy clients)."""
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        yield LazyClients()
+
+
+@pytest.fixture(autouse=True)
+def _cfn_patched() -> Iterator[None]:
+    cfn_patches.install()
+    cfn_patches.reset()
+    yield
+    cfn_patches.reset()
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("placeholder.py", "")
+    return buf.getvalue()
+
+
+def ensure_role(aws: dict[str, Any]) -> None:
+    if not any(r["RoleName"] == "emulator-test" for r in aws["iam"].list_roles()["Roles"]):
+        aws["iam"].create_role(RoleName="emulator-test", AssumeRolePolicyDocument="{}")
+
+
+def make_function(aws: dict[str, Any], name: str, handler: str, env: dict[str, str] | None = None) -> str:
+    ensure_role(aws)
+    return str(
+        aws["lambda"].create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": _zip()},
+            Environment={"Variables": env or {}},
+        )["FunctionArn"]
+    )
+
+
+def run_machine(aws: dict[str, Any], definition: dict[str, Any], name: str = "m") -> dict[str, Any]:
+    sfn = aws["stepfunctions"]
+    arn = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, name="run-1", input="{}")["executionArn"]
+    return wait_for(sfn, execution, timeout=20)
+
+
+# =============================================================== patches.py
+def test_wait_function_wait_interval(aws: dict[str, Any]) -> None:
+    """WaitFunction._wait_interval: a Wait of one hour ends at once and is recorded."""
+    cls = internal("moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function", "WaitFunction")
+    assert "_wait_interval" in vars(cls), "moto internal WaitFunction._wait_interval is gone: moto upgrade?"
+    expect_params("WaitFunction._wait_interval", patches._ORIGINAL["wait"], ["self", "env", "wait_seconds"])
+    started = time.monotonic()
+    desc = run_machine(aws, {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    assert desc["status"] == "SUCCEEDED"
+    assert time.monotonic() - started < 10
+    waits = patches.CLOCK.for_execution(desc["executionArn"])
+    assert [(w.kind, w.state, w.seconds) for w in waits] == [("wait", "Sleep", 3600.0)], (
+        "the Wait patch no longer sees the state name / execution id in env.states.context_object: moto upgrade?"
+    )
+
+
+def test_retrier_time(aws: dict[str, Any]) -> None:
+    """retrier_decl.time: a Retry interval of one hour is recorded, not slept."""
+    module = internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl")
+    assert isinstance(module.time, patches._RetryTime), "retrier_decl.time is not patched"
+    source = inspect.getsource(internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"))
+    assert "time.sleep(" in source, "moto's retrier no longer sleeps with time.sleep: moto upgrade?"
+    fn = make_function(aws, "fails", "json.dumps")  # json.dumps(event, context) -> TypeError
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": fn,
+                "Retry": [
+                    {"ErrorEquals": ["TypeError"], "IntervalSeconds": 3600, "MaxAttempts": 1, "JitterStrategy": "NONE"}
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+                "End": True,
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    started = time.monotonic()
+    assert run_machine(aws, definition)["status"] == "SUCCEEDED"
+    assert time.monotonic() - started < 10
+    assert [w.seconds for w in patches.CLOCK.waits if w.kind == "retry"] == [3600.0]
+
+
+def test_lambda_simple_backend_invoke(aws: dict[str, Any]) -> None:
+    """LambdaSimpleBackend.invoke: the function's Handler runs with its environment."""
+    cls = internal("moto.awslambda_simple.models", "LambdaSimpleBackend")
+    expect_params(
+        "LambdaSimpleBackend.invoke",
+        patches._ORIGINAL["invoke"],
+        ["self", "function_name", "qualifier", "body", "headers", "response_headers"],
+    )
+    assert cls.invoke is patches._invoke
+    make_function(aws, "getenv", "os.getenv", {"GREETING": "hello from the deployed env"})
+    out = aws["lambda"].invoke(FunctionName="getenv", Payload=json.dumps("GREETING"))
+    assert json.loads(out["Payload"].read()) == "hello from the deployed env"
+    make_function(aws, "broken", "json.dumps")
+    out = aws["lambda"].invoke(FunctionName="broken", Payload=b"{}")
+    assert out.get("FunctionError") == "Unhandled"
+    assert json.loads(out["Payload"].read())["errorType"] == "TypeError"
+
+
+@pytest.mark.parametrize("method", ["put_item", "update_item", "delete_item", "transact_write_items"])
+def test_dynamodb_backend_conditional_writes_are_locked(aws: dict[str, Any], method: str) -> None:
+    """DynamoDBBackend put/update/delete/transact: wrapped in one lock, still working."""
+    cls = internal("moto.dynamodb.models", "DynamoDBBackend")
+    assert hasattr(getattr(cls, method), "__wrapped__"), f"DynamoDBBackend.{method} is not locked"
+    assert callable(patches._ORIGINAL[f"ddb_{method}"])
+    ddb = aws["dynamodb"]
+    ddb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    calls: dict[str, Any] = {
+        "put_item": lambda: ddb.put_item(
+            TableName="t", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)"
+        ),
+        "update_item": lambda: ddb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET n = :two",
+            ConditionExpression="n = :zero",
+            ExpressionAttributeValues={":two": {"N": "2"}, ":zero": {"N": "0"}},
+        ),
+        "delete_item": lambda: ddb.delete_item(
+            TableName="t", Key={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)"
+        ),
+        "transact_write_items": lambda: ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {"pk": {"S": "a"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            ]
+        ),
+    }
+    with pytest.raises(ClientError, match=r"ConditionalCheckFailed|TransactionCanceled"):
+        calls[method]()
+
+
+def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
+    """Route53 responses get_health_check_status: a check can be made unhealthy."""
+    cls = internal("moto.route53.responses", "Route53")
+    assert cls.get_health_check_status is patches._health_check_status
+    r53 = aws["route53"]
+    check = r53.create_health_check(
+        CallerReference="c1",
+        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "x.example.com", "Port": 443},
+    )["HealthCheck"]["Id"]
+    healthy = r53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"]
+    assert all(o["StatusReport"]["Status"].startswith("Success") for o in healthy)
+    patches.UNHEALTHY_CHECKS.add(check)
+    sick = r53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"]
+    assert sick
+    assert all(o["StatusReport"]["Status"].startswith("Failure") for o in sick)
+
+
+# ============================================================ cfn_patches.py
+def _stack(aws: dict[str, Any], name: str, template: dict[str, Any], **params: str) -> None:
+    aws["cloudformation"].create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+    )
+
+
+def _machine_template(definition: str, substitutions: dict[str, str]) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": "cfn-machine",
+                    "RoleArn": ROLE,
+                    "DefinitionString": definition,
+                    "DefinitionSubstitutions": substitutions,
+                },
+            }
+        },
+        "Outputs": {"Arn": {"Value": {"Ref": "Machine"}}},
+    }
+
+
+def test_state_machine_from_cloudformation(aws: dict[str, Any]) -> None:
+    """StateMachine.{create,update,delete}_from_cloudformation_json and stepfunctions' get_backend."""
+    cls = internal("moto.stepfunctions.models", "StateMachine")
+    internal("moto.stepfunctions.responses", "get_backend")
+    for hook in (
+        "create_from_cloudformation_json",
+        "update_from_cloudformation_json",
+        "delete_from_cloudformation_json",
+    ):
+        assert isinstance(vars(cls).get(hook), classmethod), f"moto internal StateMachine.{hook} moved: moto upgrade?"
+    definition = json.dumps(
+        {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Parameters": {"id.$": "$$.Execution.Id", "who": "${Who}"}, "End": True}},
+        }
+    )
+    _stack(aws, "sm", _machine_template(definition, {"Who": "substituted"}))
+    sfn = aws["stepfunctions"]
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:cfn-machine"
+    described = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+    assert '"who": "substituted"' in described
+    assert '"$$.Execution.Id"' in described, "the substitution must not touch $$ paths"
+    # The engine's backend has it: an execution runs the substituted definition.
+    execution = sfn.start_execution(stateMachineArn=arn, name="e1", input="{}")["executionArn"]
+    desc = wait_for(sfn, execution)
+    assert json.loads(desc["output"]) == {"id": execution, "who": "substituted"}
+    aws["cloudformation"].update_stack(
+        StackName="sm", TemplateBody=json.dumps(_machine_template(definition, {"Who": "updated"}))
+    )
+    assert '"who": "updated"' in sfn.describe_state_machine(stateMachineArn=arn)["definition"]
+    aws["cloudformation"].delete_stack(StackName="sm")
+    assert sfn.list_state_machines()["stateMachines"] == []
+
+
+def test_state_machine_definition_from_s3(aws: dict[str, Any]) -> None:
+    """DefinitionS3Location is read from moto's S3 backend (s3_backends[account][partition])."""
+    internal("moto.s3.models", "s3_backends")
+    aws["s3"].create_bucket(Bucket="defs")
+    body = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Value}", "End": True}}}
+    aws["s3"].put_object(Bucket="defs", Key="m.json", Body=json.dumps(body).encode())
+    template = _machine_template("", {"Value": "from-s3"})
+    props = template["Resources"]["Machine"]["Properties"]
+    del props["DefinitionString"]
+    props["DefinitionS3Location"] = {"Bucket": "defs", "Key": "m.json"}
+    _stack(aws, "s3sm", template)
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:cfn-machine"
+    assert "from-s3" in aws["stepfunctions"].describe_state_machine(stateMachineArn=arn)["definition"]
+
+
+def test_events_rule_send_to_targets_invokes_lambda(aws: dict[str, Any]) -> None:
+    """Rule.send_to_targets: matching events reach a Lambda target as AWS delivers them."""
+    cls = internal("moto.events.models", "Rule")
+    expect_params("Rule.send_to_targets", cfn_patches._ORIGINAL["send_to_targets"], ["self", "original_event"])
+    assert cls.send_to_targets is cfn_patches._send_to_targets
+    internal("moto.events.utils", "EventTemplateParser")
+    internal("moto.awslambda.utils", "get_backend")
+    seen: list[tuple[str, Any]] = []
+    patches.INVOKE_HOOKS.append(lambda name, event: seen.append((name, event)))
+    fn = make_function(aws, "target", "builtins.print")
+    events = aws["events"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"], "detail": {"kind": ["wanted"]}}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": fn}])
+    events.put_events(
+        Entries=[
+            {"Source": "my.app", "DetailType": "Thing", "Detail": json.dumps({"kind": "wanted"})},
+            {"Source": "my.app", "DetailType": "Thing", "Detail": json.dumps({"kind": "other"})},
+        ]
+    )
+    assert len(seen) == 1
+    name, event = seen[0]
+    assert name == "target"
+    assert event["detail"] == {"kind": "wanted"}
+    assert event["detail-type"] == "Thing"
+    assert isinstance(event["time"], str)
+    assert event["time"].endswith("Z")
+    assert "ingestion-time" not in event
+    assert [(d.rule, d.ok, d.attempts) for d in cfn_patches.DELIVERIES] == [("r", True, 1)]
+
+
+def test_events_failed_lambda_target_is_retried_then_dead_lettered(aws: dict[str, Any]) -> None:
+    """A function error is retried TARGET_RETRIES times, then the event goes to the DLQ (moto's sqs_backends)."""
+    internal("moto.sqs.models", "sqs_backends")
+    fn = make_function(aws, "broken", "json.dumps")
+    queue_url = aws["sqs"].create_queue(QueueName="dlq")["QueueUrl"]
+    queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = aws["events"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": fn, "DeadLetterConfig": {"Arn": queue_arn}}])
+    events.put_events(Entries=[{"Source": "my.app", "DetailType": "Thing", "Detail": "{}"}])
+    assert [(d.ok, d.attempts) for d in cfn_patches.DELIVERIES] == [(False, 1 + cfn_patches.TARGET_RETRIES)]
+    messages = aws["sqs"].receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(messages[0]["Body"])["source"] == "my.app"
+    assert messages[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "FUNCTION_ERROR"
+
+
+def test_execution_status_change_events(aws: dict[str, Any]) -> None:
+    """BaseExecutionWorkerCommunication.terminated: each end emits a real-format status-change event."""
+    cls = internal("moto.stepfunctions.parser.backend.execution", "BaseExecutionWorkerCommunication")
+    assert cls.terminated is cfn_patches._terminated
+    execution_cls = internal("moto.stepfunctions.parser.backend.execution", "Execution")
+    for attr in ("exec_arn", "state_machine", "exec_status", "start_date", "stop_date", "input_data", "error"):
+        assert attr in inspect.getsource(execution_cls.__init__), f"moto internal Execution.{attr} moved: moto upgrade?"
+    emitted: list[dict[str, Any]] = []
+    cfn_patches.STATUS_LISTENERS.append(emitted.append)
+    ok = run_machine(aws, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, name="ok")
+    bad = run_machine(
+        aws, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}}, name="bad"
+    )
+    # Stopped while it waits: a scaled wait is interruptible, as in moto.
+    patches.CLOCK.scale = 1.0
+    sfn = aws["stepfunctions"]
+    machine = sfn.create_state_machine(
+        name="slow",
+        definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}),
+        roleArn=ROLE,
+    )["stateMachineArn"]
+    slow = sfn.start_execution(stateMachineArn=machine, name="slow-1", input='{"a": 1}')["executionArn"]
+    time.sleep(0.2)
+    sfn.stop_execution(executionArn=slow)
+    assert wait_for(sfn, slow)["status"] == "ABORTED"
+    assert cfn_patches.wait_until(lambda: len(emitted) == 3, timeout=5)
+    details = {json.loads(e["Detail"])["executionArn"]: json.loads(e["Detail"]) for e in emitted}
+    assert {e["Source"] for e in emitted} == {"aws.states"}
+    assert {e["DetailType"] for e in emitted} == {"Step Functions Execution Status Change"}
+    assert details[ok["executionArn"]]["status"] == "SUCCEEDED"
+    assert details[bad["executionArn"]] | {"startDate": 0, "stopDate": 0} == {
+        "executionArn": bad["executionArn"],
+        "stateMachineArn": bad["stateMachineArn"],
+        "name": "run-1",
+        "status": "FAILED",
+        "startDate": 0,
+        "stopDate": 0,
+        "input": "{}",
+        "output": None,
+        "inputDetails": {"included": True},
+        "outputDetails": None,
+        "error": "Boom",
+        "cause": "why",
+    }
+    aborted = details[slow]
+    assert aborted["status"] == "ABORTED"
+    assert aborted["input"] == '{"a":1}'
+    assert isinstance(aborted["startDate"], int)
+    assert aborted["stopDate"] >= aborted["startDate"]
+
+
+def test_lambda_environment_from_cloudformation_is_text(aws: dict[str, Any]) -> None:
+    """LambdaFunction.{create,update}_from_cloudformation_json: Number parameters reach env vars as strings."""
+    cls = internal("moto.awslambda.models", "LambdaFunction")
+    for hook in ("create_from_cloudformation_json", "update_from_cloudformation_json"):
+        assert isinstance(vars(cls).get(hook), classmethod), f"moto internal LambdaFunction.{hook} moved: moto upgrade?"
+    aws["s3"].create_bucket(Bucket="code")
+    aws["s3"].put_object(Bucket="code", Key="c.zip", Body=_zip())
+    template = {
+        "Parameters": {"Seconds": {"Type": "Number"}},
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": "with-env",
+                    "Runtime": "python3.13",
+                    "Handler": "os.getenv",
+                    "Role": ROLE,
+                    "Code": {"S3Bucket": "code", "S3Key": "c.zip"},
+                    "Environment": {"Variables": {"SECONDS": {"Ref": "Seconds"}}},
+                },
+            }
+        },
+    }
+    ensure_role(aws)
+    _stack(aws, "fn", template, Seconds="60")
+    env = aws["lambda"].get_function_configuration(FunctionName="with-env")["Environment"]["Variables"]
+    assert env == {"SECONDS": "60"}
+
+
+def test_change_set_outputs(aws: dict[str, Any]) -> None:
+    """CloudFormationBackend.execute_change_set: the stack has its Outputs afterwards (sam deploy's path)."""
+    cls = internal("moto.cloudformation.models", "CloudFormationBackend")
+    assert cls.execute_change_set is cfn_patches._execute_change_set
+    internal("moto.cloudformation.models", "Stack")
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}},
+    }
+    cfn = aws["cloudformation"]
+    cfn.create_change_set(
+        StackName="cs", ChangeSetName="one", TemplateBody=json.dumps(template), ChangeSetType="CREATE"
+    )
+    cfn.execute_change_set(ChangeSetName="one", StackName="cs")
+    outputs = cfn.describe_stacks(StackName="cs")["Stacks"][0].get("Outputs", [])
+    assert [o["OutputKey"] for o in outputs] == ["TopicArn"]
+    assert outputs[0]["OutputValue"].startswith("arn:aws:sns:")
+
+
+def test_start_execution_without_a_name_gets_a_uuid(aws: dict[str, Any]) -> None:
+    """StepFunctionsParserBackend.start_execution: unnamed starts get distinct UUID names."""
+    cls = internal("moto.stepfunctions.parser.models", "StepFunctionsParserBackend")
+    expect_params(
+        "StepFunctionsParserBackend.start_execution",
+        cfn_patches._ORIGINAL["start_execution"],
+        ["self", "state_machine_arn", "name", "execution_input", "trace_header"],
+    )
+    assert cls.start_execution is cfn_patches._start_execution
+    sfn = aws["stepfunctions"]
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    arn = sfn.create_state_machine(name="unnamed", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    assert first != second
+    assert not first.endswith(":None")
+    assert wait_for(sfn, first)["name"] == first.rsplit(":", 1)[1]
+    wait_for(sfn, second)
+
+
+# ================================================================== stack.py
+def test_cloudformation_model_map_for_skipped_types() -> None:
+    """moto.cloudformation.parsing.get_model_map/NULL_MODELS: how stack.py reports skipped types."""
+    internal("moto.cloudformation.parsing", "get_model_map")
+    internal("moto.cloudformation.parsing", "NULL_MODELS")
+    skipped = stack.unsupported({"Q": "AWS::SQS::Queue", "P": "AWS::SQS::QueuePolicy", "T": "AWS::SNS::Topic"})
+    assert skipped == {"P": "AWS::SQS::QueuePolicy"}
+
+
+def test_sam_translator_offline_transform() -> None:
+    """samtranslator's transform with the bundled managed-policy map: no IAM call, no AWS account."""
+    internal("samtranslator.translator.transform", "transform")
+    internal("samtranslator.internal.managed_policies", "get_bundled_managed_policy_map")
+    template = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Runtime": "python3.13",
+                    "Handler": "app.handler",
+                    "CodeUri": "s3://bucket/key.zip",
+                    "Policies": ["AWSLambdaBasicExecutionRole"],
+                },
+            }
+        },
+    }
+    out = stack.to_cloudformation(template, {}, "us-east-1")
+    assert out["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+    role = out["Resources"]["FnRole"]["Properties"]
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" in json.dumps(role)
+
+
+def test_engine_reaches_the_server_through_moto_port() -> None:
+    """The engine's aws-sdk client uses localhost:$MOTO_PORT when not under mock_aws (server mode)."""
+    source = inspect.getsource(internal("moto.stepfunctions.parser.asl.utils.boto_client"))
+    assert "moto_server_port()" in source, "moto's engine no longer reads MOTO_PORT: moto upgrade?"
+    internal("moto.moto_server.threaded_moto_server", "ThreadedMotoServer")
+    internal("moto.core.config", "default_user_config")

@@ -1,0 +1,480 @@
+"""``weightshift``: plan, watch, stop and release canary deployments.
+
+Works against AWS with the default credential chain (``--profile``, ``--region``)
+and against the local emulator (``--endpoint-url http://127.0.0.1:PORT``). Every
+command has ``--json`` for scripts. Errors are one line on stderr; see
+``weightshift_cli.errors`` for the exit codes.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import io
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+from weightshift.adapters.deployments import REJECTED, ROLLED_BACK
+from weightshift.errors import WeightshiftError
+from weightshift.models import Color
+from weightshift.settings import RouteConfig
+
+from weightshift_cli import ops, render
+from weightshift_cli.aws import DEFAULT_STACK, Aws, AwsOptions, Ports, explain, load_stack
+from weightshift_cli.errors import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    NoDeploymentRunning,
+)
+
+HELP = (
+    "Plan, watch, stop and release Weightshift canary deployments.\n\n"
+    "Uses the default AWS credential chain (--profile, --region), or the local emulator with "
+    "--endpoint-url http://127.0.0.1:PORT. Every command takes --json for scripts.\n\n"
+    "Exit codes: 0 done or promoted; 1 rolled back, rejected or aborted; 2 bad usage; "
+    "3 error (no credentials, no such stack, no deployment running...); 4 timed out; 130 interrupted."
+)
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+StackArg = Annotated[str, typer.Argument(help="The Weightshift stack (samconfig's stack_name).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+IntervalOpt = Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between polls of the record.")]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", min=0.1, help="Give up watching after this many seconds (exit 4).")
+]
+SideOpt = Literal["blue", "green"]
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    """Print one line on stderr; return the Exit to raise."""
+    typer.echo(f"error: {render.one_line(message)}", err=True)
+    return typer.Exit(code)
+
+
+def _options(*args: object, **kwargs: object) -> AwsOptions:
+    """The global options, from the command's context (Typer passes it as ``ctx``)."""
+    for value in (*args, *kwargs.values()):
+        ctx: Any = value
+        while ctx is not None and hasattr(ctx, "obj") and hasattr(ctx, "parent"):
+            if isinstance(ctx.obj, AwsOptions):
+                return ctx.obj
+            ctx = ctx.parent
+    return AwsOptions()
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn every failure into one line on stderr and an exit code; never a traceback.
+
+    Set WEIGHTSHIFT_DEBUG=1 to see the traceback of an unexpected error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except CliError as exc:
+            raise fail(exc.message, exc.exit_code) from None
+        except BrokenPipeError:
+            # `weightshift history --json | head`: the reader left; not an error.
+            _silence_stdout()
+            raise typer.Exit(EXIT_OK) from None
+        except KeyboardInterrupt:
+            raise fail(
+                "interrupted; a running deployment goes on (`weightshift abort` stops it)", EXIT_INTERRUPTED
+            ) from None
+        except Exception as exc:
+            if os.environ.get("WEIGHTSHIFT_DEBUG"):
+                raise
+            raise fail(explain(exc, _options(*args, **kwargs))) from None
+
+    return wrapper
+
+
+def _ports(ctx: typer.Context, stack: str) -> Ports:
+    options = ctx.obj if isinstance(ctx.obj, AwsOptions) else AwsOptions()
+    aws = Aws(options)
+    return Ports(aws, load_stack(aws, stack))
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (default chain if unset).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="AWS region (default: your config).")] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="Talk to this endpoint instead of AWS (the local emulator)."),
+    ] = None,
+) -> None:
+    ctx.obj = AwsOptions(profile=profile, region=region, endpoint_url=endpoint_url)
+
+
+# ----------------------------------------------------------------------- plan
+@app.command()
+@one_line_errors
+def plan(
+    ctx: typer.Context,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="Read the parameters from this deployed stack (needs AWS).")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help="Schedule parameter, e.g. 5,25,50,100 or Canary10Percent5Minutes.")
+    ] = None,
+    step_interval: Annotated[
+        int | None, typer.Option("--step-interval", min=1, help="StepIntervalSeconds parameter.")
+    ] = None,
+    poll: Annotated[int | None, typer.Option("--poll", min=1, help="HealthPollSeconds parameter.")] = None,
+    readiness_timeout: Annotated[
+        int | None, typer.Option("--readiness-timeout", min=0, help="ReadinessTimeoutSeconds parameter.")
+    ] = None,
+    ttl: Annotated[
+        int | None,
+        typer.Option("--ttl", min=0, help="The record's TTL (60 for an ALB alias; with --stack, read from Route 53)."),
+    ] = None,
+    target: Annotated[
+        SideOpt | None, typer.Option("--target", help="The side being deployed (default: the idle one, else green).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The schedule: each step's weights and start, the minimum duration, transitions and cost, warnings.
+
+    Offline from parameters; with --stack, from a deployed stack (explicit options override its parameters).
+    """
+    pair_ttl: int | None = None
+    idle: Color | None = None
+    if stack:
+        ports = _ports(ctx, stack)
+        config = ports.stack.config
+        try:
+            pair = ports.pair()
+        except WeightshiftError:
+            pair = None  # a broken pair is `status`'s business; the plan still prints
+        if pair is not None:
+            pair_ttl = pair.ttl_seconds
+            zero = [c for c in ("blue", "green") if pair.weights.of(c) == 0]
+            idle = cast(Color, zero[0]) if len(zero) == 1 else None
+    else:
+        # Placeholders for what a schedule does not depend on: no AWS call is made.
+        config = RouteConfig(
+            cluster_name="-",
+            blue_service_name="blue",
+            green_service_name="green",
+            hosted_zone_id="-",
+            record_name="plan.example.com",
+            blue_load_balancer_arn="-",
+            green_load_balancer_arn="-",
+        )
+    overrides: dict[str, Any] = {
+        "schedule": schedule,
+        "step_interval_seconds": step_interval,
+        "poll_seconds": poll,
+        "readiness_timeout_seconds": readiness_timeout,
+    }
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    ttl_seconds = ttl if ttl is not None else pair_ttl if pair_ttl is not None else 60
+    view = ops.preview(config, target or idle or "green", ttl_seconds)
+    if json_out:
+        render.print_json({"stack": stack, **view.dump()})
+    else:
+        render.stdout().print(render.plan_view(view))
+    if view.problem:
+        raise CliError(f"preflight would reject this plan (TTL {ttl_seconds}s): {view.problem}")
+
+
+# --------------------------------------------------------------------- status
+@app.command()
+@one_line_errors
+def status(ctx: typer.Context, stack: StackArg = DEFAULT_STACK, json_out: JsonOpt = False) -> None:
+    """Live weights, the running and the last deployment, and the reason for any failure."""
+    ports = _ports(ctx, stack)
+    config = ports.stack.config
+    route_problem = None
+    try:
+        pair = ports.pair()
+    except WeightshiftError as exc:
+        pair, route_problem = None, str(exc)
+    weights = pair.weights if pair else None
+    running = ops.active_deployment(ports)
+    last = ops.last_finished(ports)
+    if json_out:
+        render.print_json(
+            {
+                "stack": ports.stack.name,
+                "region": ports.aws.region,
+                "recordName": config.record_name,
+                "hostedZoneId": config.hosted_zone_id,
+                "stateMachineArn": ports.stack.state_machine_arn,
+                "weights": weights.dump() if weights else None,
+                "routeProblem": route_problem,
+                "running": ops.for_output(running),
+                "last": ops.for_output(last),
+            }
+        )
+        return
+    console = render.stdout()
+    console.print(
+        Text.assemble(
+            (f"{ports.stack.name}", "bold"),
+            f"  {config.record_name} (zone {config.hosted_zone_id}, {ports.aws.region})  schedule {config.schedule}",
+        )
+    )
+    console.print(render.weights_bar(weights))
+    if route_problem:
+        console.print(Text(f"route problem: {route_problem}", style="bold red"))
+    console.print()
+    if running:
+        console.print(render.deployment_table(running, "Running deployment"))
+    else:
+        console.print(Text("No deployment running.", style="dim"))
+    if last:
+        console.print()
+        console.print(render.deployment_table(last, "Last finished deployment"))
+
+
+# -------------------------------------------------------------------- history
+@app.command()
+@one_line_errors
+def history(
+    ctx: typer.Context,
+    stack: StackArg = DEFAULT_STACK,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Past deployments from the table, newest first."""
+    ports = _ports(ctx, stack)
+    records = list(reversed(ports.deployments.list_route(ports.stack.route)))[:limit]
+    if json_out:
+        render.print_json([ops.for_output(r) for r in records])
+        return
+    if not records:
+        render.stdout().print(Text(f"No deployments recorded on {ports.stack.name} yet.", style="dim"))
+        return
+    console = render.stdout()
+    console.print(render.history_view(records, console.width))
+
+
+# ---------------------------------------------------------------------- watch
+def _follow(
+    ports: Ports, record: dict[str, Any], interval: float, timeout: float | None, json_out: bool
+) -> dict[str, Any]:
+    if json_out:
+        return ops.follow(ports, record, interval, timeout, lambda r: None)
+    console = render.stdout()
+    steps = ops.step_count(record)
+    console.print(
+        Text.assemble(
+            ("Watching ", ""),
+            (str(record.get("deploymentId")), "bold"),
+            " → ",
+            render.color_text(record.get("targetColor")),
+            f"  ({steps or '?'} steps; Ctrl-C stops watching, not the deployment)",
+        )
+    )
+    seen = 0
+
+    def describe(r: dict[str, Any]) -> str:
+        return f"{r.get('targetColor')} {r.get('status')} step {render.steps_text(r)}"
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=40, style="blue", complete_style="green", finished_style="green"),
+        TextColumn("{task.percentage:>3.0f}% to target"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(describe(record), total=100)
+
+        def on_record(r: dict[str, Any]) -> None:
+            nonlocal seen
+            timeline = r.get("timeline") or []
+            for entry in timeline[seen:]:
+                line = render.event_line(entry, steps) if isinstance(entry, dict) else None
+                if line is not None:
+                    progress.console.print(line)
+            seen = len(timeline)
+            progress.update(task, completed=ops.target_percent(r), description=describe(r))
+
+        final = ops.follow(ports, record, interval, timeout, on_record)
+    console.print(render.outcome(final))
+    return final
+
+
+def _watch_result(final: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "deploymentId": final.get("deploymentId"),
+        "status": final.get("status"),
+        "promoted": ops.exit_code_for(final) == EXIT_OK,
+        "exitCode": ops.exit_code_for(final),
+        "record": ops.for_output(final),
+    }
+
+
+@app.command()
+@one_line_errors
+def watch(
+    ctx: typer.Context,
+    stack: StackArg = DEFAULT_STACK,
+    interval: IntervalOpt = 2.0,
+    timeout: TimeoutOpt = None,
+    wait_start: Annotated[
+        float, typer.Option("--wait-start", min=0, help="Wait up to this many seconds for a deployment to start.")
+    ] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Follow the running deployment until it ends: exit 0 on promotion, 1 on failback or abort."""
+    ports = _ports(ctx, stack)
+    record = ops.wait_for_deployment(ports, wait_start, interval)
+    final = _follow(ports, record, interval, timeout, json_out)
+    if json_out:
+        render.print_json(_watch_result(final))
+    raise typer.Exit(ops.exit_code_for(final))
+
+
+# ---------------------------------------------------------------------- abort
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+@app.command()
+@one_line_errors
+def abort(
+    ctx: typer.Context,
+    stack: StackArg = DEFAULT_STACK,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the fail-back (exit 4 after).")
+    ] = 300,
+    interval: IntervalOpt = 1.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop the running execution; wait for the fail-back and report the restored weights."""
+    ports = _ports(ctx, stack)
+    record = ops.active_deployment(ports)
+    if record is None:
+        raise NoDeploymentRunning(ports.stack.name)
+    console = render.stdout()
+    if not json_out:
+        console.print(
+            Text.assemble("Stopping ", (str(record.get("deploymentId")), "bold"), " and waiting for the fail-back…")
+        )
+    result = ops.abort(ports, record, _user(), interval, timeout, lambda r: None)
+    final = result.record
+    pair = ports.pair()
+    live = pair.weights if pair else None
+    restored = ops.weights_of(final, "restoredWeights")
+    if json_out:
+        render.print_json(
+            {
+                "deploymentId": final.get("deploymentId"),
+                "executionArn": result.execution_arn,
+                "stopped": result.stopped,
+                "status": final.get("status"),
+                "error": final.get("error"),
+                "reason": final.get("reason"),
+                "restoredWeights": restored.dump() if restored else None,
+                "liveWeights": live.dump() if live else None,
+                "record": ops.for_output(final),
+            }
+        )
+    if final.get("status") not in (ROLLED_BACK, REJECTED):
+        raise CliError(
+            f"deployment {final.get('deploymentId')} finished as {final.get('status')} before the stop took "
+            "effect; nothing was rolled back",
+            EXIT_FAILED,
+        )
+    if not json_out:
+        text = Text(f"✔ aborted {final.get('deploymentId')} ({final.get('status')}). ", style="bold")
+        if restored:
+            text.append("Traffic restored to ")
+            text.append_text(render.weights_text(restored))
+        else:
+            text.append("No DNS change had been made.")
+        console.print(text)
+        console.print(Text.assemble("Live weights now: ", render.weights_text(live)))
+        if final.get("reason"):
+            console.print(Text(f"Reason: {render.one_line(final['reason'])}", style="dim"))
+
+
+# -------------------------------------------------------------------- release
+@app.command()
+@one_line_errors
+def release(
+    ctx: typer.Context,
+    stack: Annotated[str, typer.Argument(help="The Weightshift stack.")],
+    image: Annotated[str, typer.Option("--image", help="The new container image.")],
+    container: Annotated[
+        str | None, typer.Option("--container", help="The container to update (needed if there are several).")
+    ] = None,
+    side: Annotated[
+        SideOpt | None, typer.Option("--side", help="Release to this side (must be idle; default: the idle one).")
+    ] = None,
+    wait_start: Annotated[
+        float, typer.Option("--wait-start", min=0, help="Seconds to wait for ECS to start the new tasks.")
+    ] = 900,
+    timeout: TimeoutOpt = None,
+    interval: IntervalOpt = 5.0,
+    no_watch: Annotated[bool, typer.Option("--no-watch", help="Return after updating the service.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Deploy IMAGE to the idle side (a new task definition revision, a service update), then watch the canary.
+
+    Exits like `watch`: 0 when promoted, 1 on fail back. The one command a pipeline needs.
+    """
+    ports = _ports(ctx, stack)
+    done = ops.release(ports, image, container, side)
+    console = render.stdout()
+    if not json_out:
+        console.print(
+            Text.assemble(
+                "Released ",
+                (image, "bold"),
+                " to ",
+                render.color_text(done.color),
+                f" ({done.service}): {done.task_definition.rsplit('/', 1)[-1]}, ECS deployment {done.ecs_deployment}",
+            )
+        )
+    if no_watch:
+        if json_out:
+            render.print_json({"release": done.dump(), "deployment": None})
+        return
+    if not json_out:
+        console.print(Text(f"Waiting up to {render.duration(wait_start)} for the canary {done.deployment_id}…"))
+    record = ops.wait_for_deployment(ports, wait_start, interval, deployment_id=done.deployment_id)
+    final = _follow(ports, record, interval, timeout, json_out)
+    if json_out:
+        render.print_json({"release": done.dump(), "deployment": _watch_result(final)})
+    raise typer.Exit(ops.exit_code_for(final))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

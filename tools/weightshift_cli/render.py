@@ -1,0 +1,291 @@
+"""How the CLI shows things to a person (Rich). ``--json`` bypasses all of this."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+from weightshift.adapters.deployments import ALREADY_LIVE, REJECTED, ROLLED_BACK, SUCCEEDED
+from weightshift.models import Weights
+
+from weightshift_cli.ops import PlanView, plan_of, share, step_count, target_percent, weights_of
+
+STATUS_STYLE = {
+    SUCCEEDED: "bold green",
+    ALREADY_LIVE: "green",
+    ROLLED_BACK: "bold red",
+    REJECTED: "red",
+    "IN_PROGRESS": "yellow",
+    "STARTED": "yellow",
+    "CLAIMED": "yellow",
+}
+COLOR_STYLE = {"blue": "bold blue", "green": "bold green"}
+
+
+def stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: one JSON document on stdout, nothing else."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# ---------------------------------------------------------------- formatting
+def duration(seconds: float | int | None) -> str:
+    if seconds is None:
+        return "-"
+    total = round(float(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def when(iso: Any) -> str:
+    if not iso:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if moment.utcoffset() is not None else "")
+
+
+def record_duration(record: dict[str, Any]) -> float | None:
+    if record.get("durationSeconds") is not None:
+        return float(record["durationSeconds"])
+    start, end = record.get("startedAt"), record.get("finishedAt")
+    if start and end:
+        try:
+            return (datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds()
+        except ValueError:
+            return None
+    return None
+
+
+def status_text(status: Any) -> Text:
+    return Text(str(status or "-"), style=STATUS_STYLE.get(str(status), ""))
+
+
+def color_text(color: Any) -> Text:
+    return Text(str(color or "-"), style=COLOR_STYLE.get(str(color), ""))
+
+
+def weights_text(weights: Weights | None) -> Text:
+    if weights is None:
+        return Text("-")
+    text = Text()
+    text.append(f"blue {weights.blue}", style=COLOR_STYLE["blue"])
+    text.append(" / ")
+    text.append(f"green {weights.green}", style=COLOR_STYLE["green"])
+    return text
+
+
+def steps_text(record: dict[str, Any]) -> str:
+    count = step_count(record)
+    step = record.get("step")
+    if count is None:
+        return str(step or "-")
+    return f"{step or 0}/{count}"
+
+
+def one_line(value: Any, limit: int | None = None) -> str:
+    text = " ".join(str(value or "").split())
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ----------------------------------------------------------------------- plan
+def plan_view(view: PlanView) -> RenderableType:
+    plan = view.plan
+    table = Table(title=f"Schedule {plan.schedule} → {plan.target.color}", title_justify="left")
+    table.add_column("Step", justify="right")
+    table.add_column(f"{plan.target.color} %", justify="right")
+    table.add_column("Weights (blue / green)", no_wrap=True)
+    table.add_column("Starts at", justify="right", no_wrap=True)
+    table.add_column("Bake", justify="right")
+    table.add_column("Polls", justify="right", no_wrap=True)
+    for s in view.steps:
+        bake = duration(s.effective_bake_seconds)
+        if s.effective_bake_seconds != s.bake_seconds:
+            bake += f" (asked {duration(s.bake_seconds)})"
+        table.add_row(
+            str(s.index),
+            f"{s.target_percent}%",
+            weights_text(s.weights),
+            "+" + duration(s.starts_at),
+            bake,
+            f"{s.polls} x {plan.poll_seconds}s",
+        )
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="bold")
+    summary.add_column()
+    summary.add_row(
+        "Minimum duration",
+        f"{duration(view.min_duration_seconds)} ({view.min_duration_seconds}s) of bake, TTL {view.ttl_seconds}s, "
+        f"step interval {plan.step_interval_seconds}s; plus readiness (up to "
+        f"{duration(plan.readiness_timeout_seconds)}) and DNS sync per step",
+    )
+    summary.add_row("Timeout", f"{duration(plan.timeout_seconds)} ({plan.timeout_seconds}s)")
+    summary.add_row(
+        "State transitions",
+        f"{view.transitions} expected on success ≈ ${view.usd:.4f} per deployment ($0.025 per 1,000)",
+    )
+    summary.add_row(
+        "History events",
+        f"at most {view.history_events:,} (budget 20,000; Step Functions limit 25,000)",
+    )
+    parts: list[RenderableType] = [table, summary]
+    for warning in view.warnings:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    if view.problem:
+        parts.append(Text(f"preflight would reject this plan: {view.problem}", style="bold red"))
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------- status
+def weights_bar(weights: Weights | None, width: int = 30) -> RenderableType:
+    if weights is None:
+        return Text("the weighted record pair does not exist yet (the first deployment creates it)")
+    green = share(weights, "green")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(
+        Text(f"blue {weights.blue} ({100 - green:.0f}%)", style=COLOR_STYLE["blue"]),
+        ProgressBar(total=100, completed=green, width=width, style="blue", complete_style="green"),
+        Text(f"green {weights.green} ({green:.0f}%)", style=COLOR_STYLE["green"]),
+    )
+    return grid
+
+
+def deployment_table(record: dict[str, Any], title: str) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.title = title
+    table.title_justify = "left"
+    table.title_style = "bold"
+    table.add_column(style="dim")
+    table.add_column(overflow="fold")
+    plan = plan_of(record)
+    table.add_row("Deployment", str(record.get("deploymentId", "-")))
+    table.add_row("Target", color_text(record.get("targetColor")))
+    table.add_row("Status", status_text(record.get("status")))
+    table.add_row("Step", steps_text(record) + (f"  (schedule {plan['schedule']})" if plan.get("schedule") else ""))
+    current = weights_of(record)
+    if current:
+        table.add_row("Weights", Text.assemble(weights_text(current), f"  ({target_percent(record):.0f}% to target)"))
+    original = weights_of(record, "originalWeights")
+    if original:
+        table.add_row("Original weights", weights_text(original))
+    restored = weights_of(record, "restoredWeights")
+    if restored:
+        table.add_row("Restored weights", weights_text(restored))
+    table.add_row("ECS deployment", str(record.get("ecsDeployment", "-")))
+    table.add_row("Started", when(record.get("startedAt") or record.get("createdAt")))
+    if record.get("finishedAt"):
+        table.add_row("Finished", when(record.get("finishedAt")))
+        table.add_row("Duration", duration(record_duration(record)))
+    if record.get("executionArn"):
+        table.add_row("Execution", str(record["executionArn"]))
+    if record.get("reason"):
+        style = "red" if record.get("status") in (ROLLED_BACK, REJECTED) else ""
+        table.add_row("Reason", Text(one_line(record["reason"]), style=style))
+    return table
+
+
+def history_view(records: list[dict[str, Any]], width: int) -> RenderableType:
+    """A table on a wide terminal; on a narrow one, a few lines per deployment (reasons stay whole)."""
+    if width >= 120:
+        return history_table(records)
+    lines: list[RenderableType] = [Text(f"{len(records)} deployment(s), newest first", style="italic")]
+    for r in records:
+        lines.append(Text(str(r.get("deploymentId", "-")), style="bold"))
+        lines.append(
+            Text.assemble(
+                "  ",
+                color_text(r.get("targetColor")),
+                "  ",
+                status_text(r.get("status")),
+                f"  started {when(r.get('startedAt') or r.get('createdAt'))}",
+                f"  took {duration(record_duration(r))}",
+                f"  step {steps_text(r)}",
+            )
+        )
+        if r.get("reason"):
+            lines.append(Text("  " + one_line(r.get("reason")), style="dim"))
+    return Group(*lines)
+
+
+def history_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(records)} deployment(s), newest first", title_justify="left")
+    table.add_column("Deployment", overflow="fold", min_width=16)
+    table.add_column("Target", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    table.add_column("Steps", justify="right", no_wrap=True)
+    table.add_column("Reason", overflow="fold", min_width=20)
+    for r in records:
+        table.add_row(
+            str(r.get("deploymentId", "-")),
+            color_text(r.get("targetColor")),
+            status_text(r.get("status")),
+            when(r.get("startedAt") or r.get("createdAt"))[5:],
+            duration(record_duration(r)),
+            steps_text(r),
+            one_line(r.get("reason"), 200),
+        )
+    return table
+
+
+# ---------------------------------------------------------------------- watch
+def event_line(entry: dict[str, Any], steps: int | None) -> Text | None:
+    """One line for a timeline entry of a deployment record."""
+    event = entry.get("event")
+    at = when(entry.get("at"))[11:19]
+    weights = entry.get("weights")
+    w = Weights.model_validate(weights) if isinstance(weights, dict) and {"blue", "green"} <= set(weights) else None
+    prefix = Text(f"{at}  ", style="dim")
+    if event == "started":
+        return prefix + Text("execution started")
+    if event == "original-weights":
+        created = " (created the weighted pair)" if entry.get("createdPair") else ""
+        return prefix + Text("original weights ") + weights_text(w) + Text(created)
+    if event == "step":
+        of = f"/{steps}" if steps else ""
+        return prefix + Text(f"step {entry.get('step')}{of}: ", style="bold") + weights_text(w)
+    if event == "baked":
+        return prefix + Text(
+            f"step {entry.get('step')} baked: {entry.get('polls')} health poll(s) passed", style="green"
+        )
+    if event == "promoted":
+        return prefix + Text("promoted", style="bold green")
+    if event in ("rolled-back", "rejected"):
+        detail = one_line(f"{entry.get('error', '')}: {entry.get('cause', '')}")
+        return prefix + Text(f"{event}: {detail}", style="bold red")
+    return prefix + Text(str(event))
+
+
+def outcome(record: dict[str, Any]) -> Text:
+    status = record.get("status")
+    target = record.get("targetColor")
+    deployment = record.get("deploymentId")
+    if status == SUCCEEDED:
+        return Text(
+            f"✔ {target} promoted ({deployment}, {steps_text(record)} steps, {duration(record_duration(record))})",
+            style="bold green",
+        )
+    if status == ALREADY_LIVE:
+        return Text(f"✔ {target} already carries all traffic: nothing to do ({deployment})", style="green")
+    restored = weights_of(record, "restoredWeights")
+    text = Text(f"✘ {deployment} {status}: {one_line(record.get('reason'))}", style="bold red")
+    if restored:
+        text.append("\n  traffic restored to ")
+        text.append_text(weights_text(restored))
+    return text

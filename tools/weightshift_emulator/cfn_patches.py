@@ -1,0 +1,399 @@
+"""Patches that let moto run the real ``template.yaml`` as deployed (see ``stack.py``).
+
+``patches.py`` makes moto's services behave (in-process Lambda, compressed time,
+atomic conditional writes, health-check status). This module makes moto's
+*CloudFormation* and *EventBridge* wire them together the way AWS does, so the
+deployed rules, functions and state machine are the ones the template declares:
+
+1. ``AWS::StepFunctions::StateMachine`` from CloudFormation: moto reads only
+   ``DefinitionString``, ignores ``DefinitionSubstitutions``, and writes into the
+   plain backend while, with the execution engine on, the API reads the engine's
+   backend (the machine is then invisible). We build it where the API looks, from
+   ``DefinitionString``, ``Definition`` or ``DefinitionS3Location``, with the
+   substitutions applied as plain ``${Name}`` replacements. (Not through moto's
+   ``Fn::Sub``, which turns ``$$.Execution.Id`` into ``$.Execution.Id``.)
+2. EventBridge rules with Lambda targets: moto raises NotImplementedError. We
+   invoke the target synchronously through the Lambda backend (so the in-process
+   handler of ``patches.py`` runs), with the event as AWS delivers it, retrying a
+   failed invoke a few times and then sending it to the target's dead-letter queue.
+3. "Step Functions Execution Status Change": moto's engine emits none. When a
+   Standard execution ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) we put the
+   real-format event on the default bus, so a rule such as the template's
+   ``AbortFunction`` rule fires. It is emitted from the execution's worker thread
+   right after moto records the final status.
+4. Lambda environment variables from CloudFormation: a ``Number`` parameter
+   reaches ``Environment.Variables`` as an int (moto converts it); AWS stores
+   strings. We cast.
+5. Stacks created or updated through a change set (what ``sam deploy`` does):
+   moto never recomputes ``Outputs``. We do, after the change set is executed.
+6. ``StartExecution`` without a name (a user re-running from the CLI): moto's
+   engine keeps the name ``None``; we give it a UUID, as Step Functions does.
+
+Resource types moto's CloudFormation does not know (``AWS::SQS::QueuePolicy``,
+for instance) are skipped by moto with a warning; ``stack.py`` reports them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import moto.awslambda.models as lambda_models
+import moto.cloudformation.models as cfn_models
+import moto.events.models as events_models
+import moto.stepfunctions.models as sfn_models
+import moto.stepfunctions.parser.backend.execution as sfn_execution
+import moto.stepfunctions.parser.models as sfn_parser_models
+from moto.awslambda.utils import get_backend as lambda_backend
+from moto.events.utils import EventTemplateParser
+from moto.s3.models import s3_backends
+from moto.sqs.models import sqs_backends
+from moto.stepfunctions.responses import get_backend as sfn_backend
+from moto.stepfunctions.utils import cfn_to_api_tags
+from moto.utilities.arns import parse_arn
+from moto.utilities.utils import get_partition
+
+LOG = logging.getLogger("weightshift_emulator")
+
+# How many times a failed Lambda target is retried before the dead-letter queue.
+# AWS retries for up to MaximumRetryAttempts (185 in the template) over 24 h; the
+# emulator retries at once, a few times, which is enough to exercise "a retry must
+# finish the start" (invariant 2).
+TARGET_RETRIES = 2
+
+
+# ------------------------------------------------------ 1. state machine in CFN
+def _definition(properties: dict[str, Any], account_id: str, region_name: str) -> str:
+    """The ASL text of an AWS::StepFunctions::StateMachine, substitutions applied."""
+    if "DefinitionString" in properties:
+        text = str(properties["DefinitionString"])
+    elif "Definition" in properties:
+        text = json.dumps(properties["Definition"])
+    elif "DefinitionS3Location" in properties:
+        location = properties["DefinitionS3Location"]
+        s3 = s3_backends[account_id][get_partition(region_name)]
+        key = s3.get_object(location["Bucket"], location["Key"], version_id=location.get("Version"))
+        if key is None:
+            raise ValueError(f"DefinitionS3Location s3://{location['Bucket']}/{location['Key']} does not exist")
+        text = key.value.decode()
+    else:
+        raise ValueError("AWS::StepFunctions::StateMachine needs DefinitionString, Definition or DefinitionS3Location")
+    # Plain replacement, as Step Functions does: only ${Name} for the given names,
+    # every other "$" (JSONPath, $$.Execution.Id) untouched.
+    for name, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        text = text.replace("${" + name + "}", value if isinstance(value, str) else json.dumps(value))
+    return text
+
+
+def _sm_create(
+    cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    properties = cloudformation_json["Properties"]
+    backend = sfn_backend(account_id, region_name)  # the backend the stepfunctions API reads
+    return backend.create_state_machine(
+        name=properties.get("StateMachineName", resource_name),
+        definition=_definition(properties, account_id, region_name),
+        roleArn=properties.get("RoleArn", ""),
+        tags=cfn_to_api_tags(properties.get("Tags", [])),
+        tracingConfiguration=properties.get("TracingConfiguration"),
+        loggingConfiguration=properties.get("LoggingConfiguration"),
+        sm_type=properties.get("StateMachineType", "STANDARD"),
+    )
+
+
+def _sm_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    properties = cloudformation_json.get("Properties", {})
+    backend = sfn_backend(account_id, region_name)
+    name = properties.get("StateMachineName", original_resource.name)
+    if name != original_resource.name:  # a new name means replacement, as in CloudFormation
+        new = _sm_create(cls, name, cloudformation_json, account_id, region_name)
+        backend.delete_state_machine(original_resource.arn)
+        return new
+    machine = backend.update_state_machine(
+        original_resource.arn,
+        definition=_definition(properties, account_id, region_name),
+        role_arn=properties.get("RoleArn") or None,
+    )
+    backend.tagger.tag_resource(machine.arn, cfn_to_api_tags(properties.get("Tags", [])))
+    return machine
+
+
+def _sm_delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    # resource_name is the physical id, the ARN.
+    sfn_backend(account_id, region_name).delete_state_machine(resource_name)
+
+
+# ------------------------------------------------- 2. EventBridge -> Lambda
+@dataclass
+class Delivery:
+    """One delivery of an event by a rule to a Lambda target (for tests and the demo)."""
+
+    rule: str
+    function: str
+    detail_type: str
+    attempts: int
+    ok: bool
+    response: Any
+
+
+DELIVERIES: list[Delivery] = []
+_DELIVERIES_LOCK = threading.Lock()
+
+
+def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target: ISO time, no moto-only keys."""
+    out = {k: v for k, v in event.items() if k != "ingestion-time"}
+    when = out.get("time")
+    if isinstance(when, int | float):
+        out["time"] = datetime.fromtimestamp(float(when), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    elif isinstance(when, datetime):
+        out["time"] = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+    return event
+
+
+def _invoke_lambda_target(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+    arn = parse_arn(target["Arn"])
+    parts = target["Arn"].split(":")
+    function_name = parts[6]
+    qualifier = parts[7] if len(parts) > 7 else None
+    backend = lambda_backend(arn.account, arn.region)
+    body = json.dumps(_target_input(target, event))
+    retries = min(TARGET_RETRIES, int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)))
+    attempts, ok, response = 0, False, None
+    while attempts <= retries and not ok:
+        attempts += 1
+        headers: dict[str, Any] = {}
+        try:
+            raw = backend.invoke(function_name, qualifier, body, {"x-amz-invocation-type": "Event"}, headers)
+        except Exception as exc:  # noqa: BLE001 - e.g. the function is gone: a failed delivery, not a put_events error
+            response = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            continue
+        response = json.loads(raw) if raw else None
+        ok = "x-amz-function-error" not in headers
+    with _DELIVERIES_LOCK:
+        DELIVERIES.append(Delivery(rule.name, function_name, str(event.get("detail-type")), attempts, ok, response))
+    dlq = target.get("DeadLetterConfig", {}).get("Arn")
+    if not ok and dlq:
+        queue = parse_arn(dlq)
+        sqs_backends[queue.account][queue.region].send_message(
+            queue_name=queue.resource_id,
+            message_body=json.dumps(event),
+            message_attributes={
+                "ERROR_CODE": {"DataType": "String", "StringValue": "FUNCTION_ERROR"},
+                "RULE_ARN": {"DataType": "String", "StringValue": rule.arn},
+                "TARGET_ARN": {"DataType": "String", "StringValue": target["Arn"]},
+            },
+        )
+
+
+def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    if getattr(self, "state", "ENABLED") == "DISABLED":  # AWS delivers nothing for a disabled rule
+        return
+    lambdas = [t for t in self.targets if t["Arn"].split(":")[2:3] == ["lambda"]]
+    others = [t for t in self.targets if t not in lambdas]
+    if others:  # moto handles these itself (SQS, logs, buses, archives)
+        rule = copy.copy(self)
+        rule.targets = others
+        _ORIGINAL["send_to_targets"](rule, original_event, transform_input)
+    if lambdas and self.event_pattern.matches_event(original_event):
+        event = _as_delivered(original_event)
+        for target in lambdas:
+            _invoke_lambda_target(self, target, event)
+
+
+# -------------------------------------- 3. Execution Status Change events
+def _epoch_ms(value: Any) -> int | None:
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+
+def status_change_event(execution: Any) -> dict[str, Any]:
+    """The ``put_events`` entry AWS emits when a Standard execution changes status."""
+    machine = execution.state_machine
+    machine_arn = getattr(machine, "source_arn", None) or machine.arn
+    status = execution.exec_status.value if execution.exec_status is not None else "RUNNING"
+    output = None
+    if status == "SUCCEEDED" and execution.output is not None:
+        output = execution.output if isinstance(execution.output, str) else json.dumps(execution.output)
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": json.dumps(execution.input_data, separators=(",", ":")),
+        "output": output,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    return {
+        "Source": "aws.states",
+        "DetailType": "Step Functions Execution Status Change",
+        "Detail": json.dumps(detail),
+        "Resources": [execution.exec_arn],
+        "EventBusName": "default",
+    }
+
+
+# Called with each status-change entry after it is put (tests and the demo watch these).
+STATUS_LISTENERS: list[Callable[[dict[str, Any]], None]] = []
+
+
+def _emit_status_change(execution: Any) -> None:
+    if str(getattr(execution.sm_type, "value", execution.sm_type)) != "STANDARD":
+        return  # Express executions emit no status-change events
+    entry = status_change_event(execution)
+    events_models.events_backends[execution.account_id][execution.region_name].put_events([entry])
+    for listener in list(STATUS_LISTENERS):
+        listener(entry)
+
+
+def _terminated(self: Any) -> None:
+    _ORIGINAL["terminated"](self)  # moto records the final status first
+    try:
+        _emit_status_change(self.execution)
+    except Exception:  # a broken rule target must not kill the engine's worker thread
+        LOG.exception("could not emit the status-change event of %s", self.execution.exec_arn)
+
+
+# ------------------------------------------------------- 4. env vars as text
+def _text_env(cloudformation_json: Any) -> None:
+    env = cloudformation_json.get("Properties", {}).get("Environment", {}).get("Variables")
+    if isinstance(env, dict):
+        for key, value in env.items():
+            if isinstance(value, bool):
+                env[key] = "true" if value else "false"
+            elif not isinstance(value, str):
+                env[key] = str(value)
+
+
+def _fn_create(
+    cls: Any, /, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    _text_env(cloudformation_json)
+    return _ORIGINAL["fn_create"].__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+def _fn_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    _text_env(cloudformation_json)
+    return _ORIGINAL["fn_update"].__func__(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+
+
+# ------------------------------------------ 5. Outputs after a change set
+def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    _ORIGINAL["execute_change_set"](self, change_set_name, stack_name)
+    change_set = self.describe_change_set(change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.output_map = stack._create_output_map()
+
+
+# ------------------------------------------- 6. StartExecution without a name
+def _start_execution(
+    self: Any, state_machine_arn: str, name: str | None = None, execution_input: Any = None, trace_header: Any = None
+) -> Any:
+    # moto's engine keeps a missing name as None (ARN ending ":None"; a second unnamed
+    # start returns the first). Step Functions names each unnamed execution with a UUID.
+    return _ORIGINAL["start_execution"](
+        self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header
+    )
+
+
+# ---------------------------------------------------------------- install
+_ORIGINAL: dict[str, Any] = {}
+_INSTALL_LOCK = threading.Lock()
+_INSTALLED = False
+
+
+def install() -> None:
+    """Apply every patch once per process. Safe to call again."""
+    global _INSTALLED
+    with _INSTALL_LOCK:
+        if _INSTALLED:
+            return
+        machine = sfn_models.StateMachine
+        _ORIGINAL["sm_create"] = machine.__dict__["create_from_cloudformation_json"]
+        _ORIGINAL["sm_update"] = machine.__dict__["update_from_cloudformation_json"]
+        _ORIGINAL["sm_delete"] = machine.__dict__["delete_from_cloudformation_json"]
+        machine.create_from_cloudformation_json = classmethod(_sm_create)
+        machine.update_from_cloudformation_json = classmethod(_sm_update)
+        machine.delete_from_cloudformation_json = classmethod(_sm_delete)
+
+        _ORIGINAL["send_to_targets"] = events_models.Rule.send_to_targets
+        events_models.Rule.send_to_targets = _send_to_targets
+
+        comm = sfn_execution.BaseExecutionWorkerCommunication
+        _ORIGINAL["terminated"] = comm.terminated
+        comm.terminated = _terminated
+
+        function = lambda_models.LambdaFunction
+        _ORIGINAL["fn_create"] = function.__dict__["create_from_cloudformation_json"]
+        _ORIGINAL["fn_update"] = function.__dict__["update_from_cloudformation_json"]
+        function.create_from_cloudformation_json = classmethod(_fn_create)
+        function.update_from_cloudformation_json = classmethod(_fn_update)
+
+        backend = cfn_models.CloudFormationBackend
+        _ORIGINAL["execute_change_set"] = backend.execute_change_set
+        backend.execute_change_set = _execute_change_set
+
+        engine = sfn_parser_models.StepFunctionsParserBackend
+        _ORIGINAL["start_execution"] = engine.start_execution
+        engine.start_execution = _start_execution
+        _INSTALLED = True
+
+
+def reset() -> None:
+    """Forget recorded deliveries and listeners between tests."""
+    with _DELIVERIES_LOCK:
+        DELIVERIES.clear()
+    STATUS_LISTENERS.clear()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.02) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (events are delivered on other threads)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,265 @@
+"""Deploy the real ``template.yaml`` into the emulator, as ``sam package`` + ``sam deploy`` would.
+
+The steps are SAM's own, done in-process:
+
+1. **Package.** Every local ``CodeUri`` (the shared ``functions/``) is zipped and
+   uploaded to an S3 bucket in the emulator, and ``DefinitionUri`` (the ASL file)
+   is uploaded as is; the template then points at those S3 locations, which is
+   exactly the rewrite ``sam package`` does.
+2. **Transform.** ``samtranslator``'s ``transform`` (the open-source translator
+   behind the ``AWS::Serverless-2016-10-31`` transform, which ``sam validate``
+   also runs) turns the SAM template into plain CloudFormation, with the managed-policy names taken from
+   the map bundled with the translator, so no IAM call is needed.
+3. **Create.** CloudFormation ``create_stack`` (``update_stack`` if the stack
+   exists) with the given parameters. moto then creates the table, topic, queues,
+   roles, the seven functions with their resolved environment, the two
+   EventBridge rules with their patterns and Lambda targets, and, with the
+   patches in ``cfn_patches.py``, the state machine with its substitutions.
+
+Why this path and not ``sam build && sam deploy`` (which also works against a
+patched moto server, see ../shared/offline-aws.md):
+
+- *Speed and no network.* ``sam build`` runs the functions' Makefile, which
+  ``pip install``s the arm64/Python 3.13 wheels for Lambda: a download at every
+  fresh demo or test run. ``sam deploy`` adds a subprocess, a change set and a
+  managed-bucket stack (about 7 s for a redeploy). Here a deploy takes about a
+  second, in-process, with nothing fetched.
+- *Same translation.* With ``sam deploy`` the transform runs inside
+  CloudFormation; here the same translator runs in-process, at the version
+  pinned in ``pyproject.toml``. What gets created is
+  whatever the template says: a change to a rule pattern, an env var, a
+  substitution or a policy shows up here without touching this file.
+
+What it does not prove, honestly:
+
+- ``sam build`` itself (the Makefile, the wheels) and SAM CLI's own packaging and
+  change-set flow are not exercised; ``make build`` does that (it needs the network).
+- The zip holds the CodeUri directory's source (the ``weightshift`` package and
+  ``requirements.txt``), not the third-party wheels a build adds, and moto never
+  runs it: the in-process Lambda patch imports the function's ``Handler`` from the
+  local checkout (the same source) and runs it on the local Python, with the
+  deployed function's environment.
+- IAM policies are created but not evaluated (moto does not enforce them);
+  cfn-lint and checkov cover them.
+- Resource types moto's CloudFormation does not support are skipped with a
+  warning while the stack still completes; :attr:`Deployed.skipped` lists them
+  (today: the SQS queue policies and the optional e-mail subscription).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from weightshift_emulator.world import ROOT
+
+ARTIFACT_BUCKET = "weightshift-artifacts"
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same source gives the same zip and S3 key
+
+
+@dataclass
+class Deployed:
+    """A stack created from ``template.yaml``: what a user would read in the console."""
+
+    stack_name: str
+    stack_id: str
+    status: str
+    outputs: dict[str, str]
+    functions: dict[str, str]  # logical id -> physical function name
+    rules: dict[str, str]  # logical id -> physical EventBridge rule name
+    resources: dict[str, str]  # logical id -> physical id, for every created resource
+    skipped: dict[str, str]  # logical id -> a type moto's CloudFormation does not support (not created)
+    template: dict[str, Any] = field(repr=False)  # the transformed CloudFormation template
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.outputs["StateMachineArn"]
+
+    @property
+    def table_name(self) -> str:
+        return self.outputs["DeploymentsTableName"]
+
+    @property
+    def topic_arn(self) -> str:
+        return self.outputs["NotificationTopicArn"]
+
+    @property
+    def trigger_function(self) -> str:
+        return self.outputs["TriggerFunctionName"]
+
+
+class _BundledPolicies:
+    """A managed-policy loader that needs no IAM call: the translator's bundled map."""
+
+    def __init__(self, partition: str) -> None:
+        self.partition = partition
+
+    def load(self) -> dict[str, str]:
+        return dict(get_bundled_managed_policy_map(self.partition) or {})
+
+
+def load_template(path: Path | None = None) -> dict[str, Any]:
+    """The SAM template, with ``!Ref``/``!GetAtt``/``!Sub`` read as SAM reads them."""
+    return dict(yaml_parse((path or ROOT / "template.yaml").read_text()))
+
+
+def zip_code(code_dir: Path) -> bytes:
+    """A deterministic zip of a CodeUri directory (no caches, no build leftovers)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(code_dir.rglob("*")):
+            rel = path.relative_to(code_dir)
+            if path.is_dir() or "__pycache__" in rel.parts or path.suffix == ".pyc" or rel.name == "Makefile":
+                continue
+            info = zipfile.ZipInfo(rel.as_posix(), _ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def _ensure_bucket(s3: Any, bucket: str) -> None:
+    region = s3.meta.region_name
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
+def _upload(s3: Any, bucket: str, data: bytes, suffix: str) -> str:
+    key = hashlib.md5(data, usedforsecurity=False).hexdigest() + suffix  # sam package names objects by MD5
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return key
+
+
+def package(template: dict[str, Any], s3: Any, bucket: str = ARTIFACT_BUCKET, root: Path = ROOT) -> dict[str, Any]:
+    """Upload local CodeUri/DefinitionUri to S3 and point the template at them (``sam package``)."""
+    _ensure_bucket(s3, bucket)
+    zips: dict[Path, str] = {}
+
+    def code_location(uri: Any) -> Any:
+        if not isinstance(uri, str) or uri.startswith("s3://"):
+            return uri
+        directory = (root / uri).resolve()
+        if directory not in zips:
+            zips[directory] = _upload(s3, bucket, zip_code(directory), ".zip")
+        return f"s3://{bucket}/{zips[directory]}"
+
+    function_globals = template.get("Globals", {}).get("Function", {})
+    if "CodeUri" in function_globals:
+        function_globals["CodeUri"] = code_location(function_globals["CodeUri"])
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Function" and "CodeUri" in props:
+            props["CodeUri"] = code_location(props["CodeUri"])
+        if resource.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+            key = _upload(s3, bucket, (root / props["DefinitionUri"]).read_bytes(), ".json")
+            props["DefinitionUri"] = {"Bucket": bucket, "Key": key}
+    return template
+
+
+def to_cloudformation(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, Any]:
+    """The SAM transform, offline. The translator needs a region in the environment."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    values: dict[str, Any] = {**parameters, "AWS::Region": region, "AWS::Partition": partition}
+    return dict(transform(template, values, _BundledPolicies(partition)))
+
+
+def _stack_exists(cfn: Any, name: str) -> bool:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError:
+        return False
+    return any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks)
+
+
+def deploy(
+    clients: dict[str, Any],
+    parameters: dict[str, str],
+    stack_name: str = "weightshift",
+    template_path: Path | None = None,
+) -> Deployed:
+    """Package, transform and create (or update) the stack; return what it created.
+
+    The emulator must have ``patches.install()`` and ``cfn_patches.install()`` applied,
+    with the Step Functions engine on, before this runs (``server.start_emulator`` and
+    the e2e fixtures do both).
+    """
+    cfn = clients["cloudformation"]
+    region = cfn.meta.region_name
+    template = package(load_template(template_path), clients["s3"])
+    cloudformation = to_cloudformation(template, parameters, region)
+    request = {
+        "StackName": stack_name,
+        "TemplateBody": json.dumps(cloudformation),
+        "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    }
+    with _quiet_moto():
+        if _stack_exists(cfn, stack_name):
+            cfn.update_stack(**request)
+        else:
+            cfn.create_stack(**request)
+    return describe(clients, stack_name, cloudformation)
+
+
+@contextmanager
+def _quiet_moto() -> Iterator[None]:
+    """moto warns about each unsupported resource type whenever it parses the stack
+    (create, list resources); :attr:`Deployed.skipped` reports them once instead."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+        yield
+
+
+def unsupported(types: dict[str, str]) -> dict[str, str]:
+    """The resources moto's CloudFormation skips (it warns and still completes the stack)."""
+    known = get_model_map()
+    return {k: t for k, t in types.items() if t not in known and t not in NULL_MODELS and not t.startswith("Custom::")}
+
+
+def describe(clients: dict[str, Any], stack_name: str, template: dict[str, Any] | None = None) -> Deployed:
+    cfn = clients["cloudformation"]
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
+        raise RuntimeError(f"stack {stack_name} is {stack['StackStatus']}")
+    with _quiet_moto():
+        summaries = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    template = template or dict(cfn.get_template(StackName=stack_name)["TemplateBody"])
+    declared = {k: v["Type"] for k, v in template.get("Resources", {}).items()}
+    created = {s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in summaries}
+    by_type = {s["LogicalResourceId"]: s["ResourceType"] for s in summaries}
+
+    def of_type(kind: str) -> dict[str, str]:
+        return {k: v for k, v in created.items() if by_type.get(k) == kind}
+
+    return Deployed(
+        stack_name=stack_name,
+        stack_id=stack["StackId"],
+        status=stack["StackStatus"],
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+        functions=of_type("AWS::Lambda::Function"),
+        rules=of_type("AWS::Events::Rule"),
+        resources={k: v for k, v in created.items() if v},
+        skipped=unsupported(declared),
+        template=template,
+    )
