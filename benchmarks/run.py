@@ -45,21 +45,10 @@ from weightshift.settings import load_route_config  # noqa: E402
 from weightshift_cli.timeline import route53_changes  # noqa: E402
 from weightshift_emulator import install as installer  # noqa: E402
 from weightshift_emulator import patches  # noqa: E402
-from weightshift_emulator.world import build_surroundings, clients, task_event  # noqa: E402
+from weightshift_emulator.world import build_surroundings, clients, execution_history, task_event  # noqa: E402
 
 SCHEDULES = ["AllAtOnce", "Canary10Percent5Minutes", "5,25,50,100", "Linear10PercentEvery1Minute"]
 PRICE = 0.025 / 1000  # USD per state transition, Standard workflows, us-east-1
-
-
-def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
 
 
 def wait(sfn: Any, arn: str) -> dict[str, Any]:
@@ -82,7 +71,7 @@ def run_schedule(schedule: str) -> dict[str, Any]:
         )["executionArn"]
         desc = wait(c["stepfunctions"], arn)
         wall = time.perf_counter() - started
-        events = history(c["stepfunctions"], arn)
+        events = execution_history(c["stepfunctions"], arn)
         waits = sum(w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait")
         cost = estimate(plan, 60)
         return {

@@ -17,7 +17,7 @@ from weightshift.plan import build_plan
 from weightshift.settings import load_route_config
 from weightshift_emulator import install as installer
 from weightshift_emulator import patches
-from weightshift_emulator.world import Surroundings, weights
+from weightshift_emulator.world import Surroundings, execution_history, set_weighted_pair, weights
 
 from tests.conftest import wait_for
 
@@ -88,28 +88,7 @@ class Canary:
 
     def set_pair(self, blue: int, green: int) -> None:
         """Create or set the weighted alias pair (outside the change log)."""
-        changes = []
-        for ident, lb, weight in (("blue", self.world.blue_lb_arn, blue), ("green", self.world.green_lb_arn, green)):
-            alb = self.aws["elbv2"].describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]
-            changes.append(
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": self.world.record_name + ".",
-                        "Type": "A",
-                        "SetIdentifier": ident,
-                        "Weight": weight,
-                        "AliasTarget": {
-                            "HostedZoneId": alb["CanonicalHostedZoneId"],
-                            "DNSName": alb["DNSName"],
-                            "EvaluateTargetHealth": True,
-                        },
-                    },
-                }
-            )
-        self.aws["route53"].change_resource_record_sets(
-            HostedZoneId=self.world.zone_id, ChangeBatch={"Changes": changes}
-        )
+        set_weighted_pair(self.aws, self.world, blue, green)
         self.r53.batches.clear()
 
     def weights(self) -> dict[str, int]:
@@ -128,14 +107,7 @@ class Canary:
         return wait_for(self.sfn, self.start(plan, name))
 
     def history(self, arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
+        return execution_history(self.sfn, arn)
 
     def transitions(self, arn: str) -> int:
         return sum(1 for e in self.history(arn) if e["type"].endswith("StateEntered"))

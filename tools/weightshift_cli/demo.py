@@ -33,7 +33,14 @@ from rich.table import Table
 from rich.text import Text
 from weightshift_emulator import patches, stack
 from weightshift_emulator.server import start_emulator
-from weightshift_emulator.world import Surroundings, build_surroundings, task_event, weights
+from weightshift_emulator.world import (
+    Surroundings,
+    build_surroundings,
+    execution_history,
+    set_weighted_pair,
+    task_event,
+    weights,
+)
 
 from weightshift_cli import timeline as tl
 
@@ -61,41 +68,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status == self.expected
-
-
-def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
-
-
-def set_pair(c: dict[str, Any], s: Surroundings, blue: int, green: int) -> None:
-    """The user's existing weighted alias pair: blue serves everything."""
-    changes = []
-    for ident, lb, weight in (("blue", s.blue_lb_arn, blue), ("green", s.green_lb_arn, green)):
-        alb = c["elbv2"].describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]
-        changes.append(
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {
-                    "Name": s.record_name + ".",
-                    "Type": "A",
-                    "SetIdentifier": ident,
-                    "Weight": weight,
-                    "AliasTarget": {
-                        "HostedZoneId": alb["CanonicalHostedZoneId"],
-                        "DNSName": alb["DNSName"],
-                        "EvaluateTargetHealth": True,
-                    },
-                },
-            }
-        )
-    c["route53"].change_resource_record_sets(HostedZoneId=s.zone_id, ChangeBatch={"Changes": changes})
 
 
 def send(c: dict[str, Any], events: list[dict[str, Any]]) -> None:
@@ -136,7 +108,7 @@ def follow(console: Console, c: dict[str, Any], arn: str, title: str, steps: int
     with Live(console=console, refresh_per_second=12, transient=False) as live:
         while True:
             desc = sfn.describe_execution(executionArn=arn)
-            events = history(sfn, arn)
+            events = execution_history(sfn, arn)
             waits = [w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait"]
             timeline = tl.build(events, waits)
             live.update(_view(title, desc, timeline, steps))
@@ -214,7 +186,7 @@ def run_scenario(
         raise SystemExit(f"expected exactly one execution, got {len(started)}")
     arn = started[0]["executionArn"]
     desc, timeline = follow(console, c, arn, f"{scenario}: canary to {color}", len(SCHEDULE.split(",")))
-    events_h = history(c["stepfunctions"], arn)
+    events_h = execution_history(c["stepfunctions"], arn)
     steps = sum(1 for p in timeline.points if p.event == "step")
     return Outcome(
         scenario=scenario,
@@ -253,7 +225,7 @@ def main() -> int:
         c = emu.clients()
         console.print(f"emulator on {emu.endpoint_url} (moto, Step Functions engine on, Lambda in-process)")
         s = build_surroundings(c)
-        set_pair(c, s, blue=100, green=0)
+        set_weighted_pair(c, s, blue=100, green=0)
         console.print(
             f"surroundings: zone {s.zone_name}, {s.record_name} -> blue=100 green=0, cluster {s.cluster}, "
             f"services {s.blue_service}/{s.green_service}, alarms, health checks"

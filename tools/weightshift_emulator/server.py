@@ -27,27 +27,9 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from weightshift_emulator import cfn_patches, patches
-from weightshift_emulator.world import REGION
+from weightshift_emulator.world import REGION, clients
 
 HOST = "127.0.0.1"
-# The services of world.clients(): Weightshift's own and its surroundings'.
-SERVICES = (
-    "route53",
-    "elbv2",
-    "ec2",
-    "ecs",
-    "cloudwatch",
-    "dynamodb",
-    "stepfunctions",
-    "lambda",
-    "iam",
-    "sns",
-    "events",
-    "sqs",
-    "s3",
-    "cloudformation",
-    "logs",
-)
 
 # What a Lambda runtime gives every function; the handlers' boto3 clients use it to
 # reach the emulator (never AWS), whatever credentials the calling shell has.
@@ -76,7 +58,7 @@ class Emulator:
             aws_secret_access_key=_DUMMY,
             aws_session_token=_DUMMY,
         )
-        return {name: session.client(name, endpoint_url=self.endpoint_url) for name in SERVICES}  # type: ignore[call-overload]
+        return clients(self.endpoint_url, session)
 
     def stop(self) -> None:
         """Forget every resource, stop the server and undo the process environment

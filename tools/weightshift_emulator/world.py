@@ -69,25 +69,45 @@ class Surroundings:
         return f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{self.cluster}"
 
 
-def clients(endpoint_url: str | None = None) -> dict[str, Any]:
-    names = (
-        "route53",
-        "elbv2",
-        "ec2",
-        "ecs",
-        "cloudwatch",
-        "dynamodb",
-        "stepfunctions",
-        "lambda",
-        "iam",
-        "sns",
-        "events",
-        "sqs",
-        "s3",
-        "cloudformation",
-        "logs",
-    )
-    return {n: boto3.client(n, region_name=REGION, endpoint_url=endpoint_url) for n in names}  # type: ignore[call-overload]
+# Weightshift's own services and its surroundings'.
+SERVICES = (
+    "route53",
+    "elbv2",
+    "ec2",
+    "ecs",
+    "cloudwatch",
+    "dynamodb",
+    "stepfunctions",
+    "lambda",
+    "iam",
+    "sns",
+    "events",
+    "sqs",
+    "s3",
+    "cloudformation",
+    "logs",
+)
+
+
+class Clients(dict[str, Any]):
+    """boto3 clients by service name, each made on first use (making all 15 up
+    front costs most of a second per test)."""
+
+    def __init__(self, session: boto3.Session, endpoint_url: str | None) -> None:
+        super().__init__()
+        self._session = session
+        self._endpoint_url = endpoint_url
+
+    def __missing__(self, name: str) -> Any:
+        if name not in SERVICES:
+            raise KeyError(name)
+        made = self._session.client(name, endpoint_url=self._endpoint_url)  # type: ignore[call-overload]
+        self[name] = made
+        return made
+
+
+def clients(endpoint_url: str | None = None, session: boto3.Session | None = None) -> dict[str, Any]:
+    return Clients(session or boto3.Session(region_name=REGION), endpoint_url)
 
 
 def build_surroundings(c: dict[str, Any], app: str = "shop", zone_name: str = "example.com") -> Surroundings:
@@ -181,6 +201,42 @@ def build_surroundings(c: dict[str, Any], app: str = "shop", zone_name: str = "e
         green_health_check=checks["green"],
         task_definitions=task_defs,
     )
+
+
+def set_weighted_pair(c: dict[str, Any], s: Surroundings, blue: int, green: int) -> None:
+    """Create (or set) the weighted alias pair to the two ALBs, the way a user already has it."""
+    changes = []
+    for ident, lb, weight in (("blue", s.blue_lb_arn, blue), ("green", s.green_lb_arn, green)):
+        alb = c["elbv2"].describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]
+        changes.append(
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": s.record_name + ".",
+                    "Type": "A",
+                    "SetIdentifier": ident,
+                    "Weight": weight,
+                    "AliasTarget": {
+                        "HostedZoneId": alb["CanonicalHostedZoneId"],
+                        "DNSName": alb["DNSName"],
+                        "EvaluateTargetHealth": True,
+                    },
+                },
+            }
+        )
+    c["route53"].change_resource_record_sets(HostedZoneId=s.zone_id, ChangeBatch={"Changes": changes})
+
+
+def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """An execution's whole history, every page."""
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
 
 
 def weights(c: dict[str, Any], s: Surroundings) -> dict[str, int]:
