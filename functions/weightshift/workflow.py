@@ -41,10 +41,6 @@ from weightshift.models import Plan, Weights
 from weightshift.observability import logger
 from weightshift.plan import ALIAS_TTL_SECONDS, STATE_MACHINE_SLACK_SECONDS, bake_polls, estimate, validate_plan
 
-# A holder whose execution ended this long ago without releasing the route
-# (its fail-back never ran) may be replaced.
-STALE_LOCK_SECONDS = 300
-
 
 @dataclass
 class WorkflowPorts:
@@ -159,21 +155,32 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:
         return
     holder_arn = str(holder.get("executionArn", ""))
     status = ports.sfn.status(holder_arn) if holder_arn else {"status": "MISSING"}
-    stopped = status.get("stopDate")
-    ended_long_ago = status["status"] == "MISSING" or (
-        status["status"] != "RUNNING"
-        and isinstance(stopped, datetime)
-        and (inp.now - stopped).total_seconds() > STALE_LOCK_SECONDS
-    )
-    if ended_long_ago and ports.deployments.take_over(
-        route, holder_arn, plan.deployment_id, inp.execution_arn, now_iso
-    ):
-        logger.warning("took over a route lock left by an execution that ended", extra={"holder": holder_arn})
-        return
-    raise RouteBusy(
-        f"route {plan.record_name} is held by deployment {holder.get('deploymentId')} "
-        f"({holder_arn}, {status['status']}); waiting for it to finish"
-    )
+    if status["status"] == "RUNNING":
+        raise RouteBusy(
+            f"route {plan.record_name} is held by deployment {holder.get('deploymentId')} "
+            f"({holder_arn}); waiting for it to finish"
+        )
+    # The holder ended (stopped, superseded, timed out) without releasing the route:
+    # its fail back has not run yet. Do it now, with its own record, so the route
+    # is back at the holder's original weights before this deployment reads them.
+    # The status rule's Lambda, if it runs later, finds the record finished.
+    held_by = str(holder.get("deploymentId", ""))
+    held_record = ports.deployments.get(route, held_by) or {}
+    if held_record.get("plan") and held_record.get("status") not in TERMINAL:
+        held_plan = load_plan(json.loads(str(held_record["plan"])))
+        error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut"}.get(str(status["status"]), "ExecutionEnded")
+        fail_back(
+            held_plan,
+            holder_arn,
+            error,
+            f"the execution ended {status['status']}; failed back by the next deployment {plan.deployment_id}",
+            ports,
+            inp.now,
+            release=False,
+        )
+    if not ports.deployments.take_over(route, holder_arn, plan.deployment_id, inp.execution_arn, now_iso):
+        raise RouteBusy(f"route {plan.record_name} changed hands while taking it over; trying again")
+    logger.warning("took over the route from an execution that ended", extra={"holder": holder_arn})
 
 
 # ------------------------------------------------------------------ readiness
@@ -431,16 +438,31 @@ def describe_failure(failure: dict[str, Any]) -> tuple[str, str]:
 
 
 def fail_back(
-    plan: Plan, execution_arn: str, error: str, cause: str, ports: WorkflowPorts, now: datetime
+    plan: Plan,
+    execution_arn: str,
+    error: str,
+    cause: str,
+    ports: WorkflowPorts,
+    now: datetime,
+    *,
+    release: bool = True,
 ) -> dict[str, Any]:
     """Restore the recorded original weights in one batch; record, notify, release.
 
-    Shared by the workflow's Catch path and by the abort rule's Lambda.
+    Shared by the workflow's Catch path, the status rule's Lambda, and a next
+    deployment taking over from an execution that ended without it.
     Idempotent: restoring weights that are already restored changes nothing.
+    It never writes DNS for a route another execution now holds.
     """
     route = plan.route_key
     record = ports.deployments.get(route, plan.deployment_id) or {}
     original = record.get("originalWeights") if record.get("originalExecution") == execution_arn else None
+    not_ours = ""
+    holder = ports.deployments.lock_holder(route) or {}
+    if holder and holder.get("executionArn") != execution_arn and holder.get("deploymentId") != plan.deployment_id:
+        logger.warning("the route belongs to another deployment now; DNS left alone", extra={"holder": holder})
+        original = None
+        not_ours = f"DNS left alone: the route is now held by {holder.get('deploymentId')}"
     change_id = None
     restored = None
     if original:
@@ -451,7 +473,7 @@ def fail_back(
                 pair, restored, plan.hosted_zone_id, f"Weightshift {plan.deployment_id}: fail back ({error})"
             )
     where = f"at step {record.get('step', 0)}" if record.get("step") else "before the first step"
-    outcome = (
+    outcome = not_ours or (
         f"weights restored to blue={restored.blue} green={restored.green}"
         if restored
         else "no DNS change had been made"
@@ -471,7 +493,8 @@ def fail_back(
         },
         append_timeline={"at": now_iso, "event": "rolled-back", "error": error, "cause": cause},
     )
-    ports.deployments.release(route, plan.deployment_id)
+    if release:
+        ports.deployments.release(route, plan.deployment_id)
     ports.notifier.publish(
         "rolled-back",
         f"Weightshift: {plan.target.color} rolled back ({error})",

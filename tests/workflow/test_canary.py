@@ -548,3 +548,32 @@ def test_record_ttl_longer_than_the_interval_lengthens_every_bake(canary: Canary
     assert result["status"] == "SUCCEEDED", result.get("cause")
     assert sum(bake_waits(result["executionArn"])) == 4 * 300  # four steps, each baked for the 300 s TTL
     assert canary.weights() == {"blue": 0, "green": 100}
+
+
+def test_next_deployment_fails_back_a_stopped_holder_before_it_takes_the_route(canary: Canary) -> None:
+    from tests.conftest import wait_for
+
+    canary.set_pair(blue=100, green=0)
+    first, second = canary.plan("green", "ecs-svc/4001"), canary.plan("green", "ecs-svc/4002")
+    box: dict[str, str] = {}
+    canary.on_step(3, lambda: canary.sfn.stop_execution(executionArn=box["first"]))
+    box["first"] = canary.start(first)
+    assert wait_for(canary.sfn, box["first"])["status"] == "ABORTED"
+    assert canary.weights() == {"blue": 50, "green": 50}  # its status-rule Lambda has not run yet
+    patches.INVOKE_HOOKS.clear()
+    canary.r53.batches.clear()
+
+    result = canary.run(second)
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    # The stopped canary was failed back to its originals first, then the new one ran from them.
+    assert step_batches(canary) == [{"blue": 100, "green": 0}] + [
+        {"blue": 100 - g, "green": g} for g in (5, 25, 50, 100)
+    ]
+    assert canary.record(second)["originalWeights"] == {"blue": 100, "green": 0}
+    assert canary.record(first)["status"] == "ROLLED_BACK"
+    assert "failed back by the next deployment" in canary.record(first)["reason"]
+    # The late status-change event for the first execution must not touch DNS now.
+    late = canary.invoke("AbortFunction", canary.abort_event(box["first"]))
+    assert late["action"] == "none"
+    assert canary.weights() == {"blue": 0, "green": 100}
