@@ -86,6 +86,7 @@ class InFlight:
     deployment_id: str
     execution_arn: str
     target: Color | None
+    created_at: str = ""  # when its claim was written (ISO 8601)
 
 
 def supersedes(candidate_deployment_id: str, candidate: Candidate, holder: InFlight | None) -> bool:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from weightshift.adapters.deployments import CLAIMED, Deployments
+from weightshift.adapters.deployments import CLAIMED, SUPERSEDED, Deployments
 from weightshift.adapters.route53 import Route53
-from weightshift.adapters.stepfunctions import StepFunctions, execution_arn_for
+from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.decisions import Candidate, Ignore, InFlight, against_traffic, classify, supersedes
 from weightshift.errors import InvalidPlan, RouteNotFound
 from weightshift.models import EcsTaskEvent, Plan
@@ -110,7 +110,25 @@ def _claim_and_start(
             detail=f"record status {claim.record.get('status')}",
         )
     decision = "started" if claim.won else "resumed"
-    superseded = _supersede_if_needed(plan, candidate, resources, ports)
+    holder = _in_flight(plan, ports)
+    superseded = None
+    if holder is not None and supersedes(plan.deployment_id, candidate, holder):
+        if holder.created_at > str(claim.record.get("createdAt", "")):
+            # A late retry of an older deployment: the newer canary stays; this one never starts.
+            ports.deployments.update(
+                plan.route_key,
+                plan.deployment_id,
+                {"status": SUPERSEDED, "updatedAt": now_iso, "reason": f"superseded by {holder.deployment_id}"},
+                if_not_terminal=True,
+            )
+            return Outcome("ignored", "superseded-by-newer", plan.deployment_id, detail=holder.deployment_id)
+        ports.sfn.stop(
+            holder.execution_arn,
+            "Superseded",
+            f"a newer deployment {plan.ecs_deployment} of the {candidate.target} service started "
+            f"({plan.deployment_id}); traffic goes back to the original weights and the new canary starts over",
+        )
+        superseded = holder.deployment_id
     # Always start with the claimed plan text, so a retry's input is identical.
     input_json = str(claim.record.get("plan") or json.dumps(plan.dump(), sort_keys=True))
     arn = ports.sfn.start(resources.state_machine_arn, plan.deployment_id, input_json)
@@ -124,29 +142,14 @@ def _claim_and_start(
     )
 
 
-def _supersede_if_needed(plan: Plan, candidate: Candidate, resources: Resources, ports: TriggerPorts) -> str | None:
+def _in_flight(plan: Plan, ports: TriggerPorts) -> InFlight | None:
     holder = ports.deployments.lock_holder(plan.route_key)
     if not holder:
         return None
-    in_flight = InFlight(
+    record = ports.deployments.get(plan.route_key, str(holder.get("deploymentId", ""))) or {}
+    return InFlight(
         deployment_id=str(holder.get("deploymentId", "")),
         execution_arn=str(holder.get("executionArn", "")),
-        target=_color_of(ports.deployments.get(plan.route_key, str(holder.get("deploymentId", "")))),
+        target=record.get("targetColor"),
+        created_at=str(record.get("createdAt", "")),
     )
-    if not supersedes(plan.deployment_id, candidate, in_flight):
-        return None
-    ports.sfn.stop(
-        in_flight.execution_arn,
-        "Superseded",
-        f"a newer deployment {plan.ecs_deployment} of the {candidate.target} service started "
-        f"({plan.deployment_id}); traffic goes back to the original weights and the new canary starts over",
-    )
-    return in_flight.deployment_id
-
-
-def _color_of(record: dict[str, Any] | None) -> Any:
-    return (record or {}).get("targetColor")
-
-
-def expected_execution_arn(resources: Resources, plan: Plan) -> str:
-    return execution_arn_for(resources.state_machine_arn, plan.deployment_id)

@@ -433,3 +433,38 @@ def test_every_decision_is_one_structured_log_line_with_correlation_id_and_a_met
             assert blobs[0][metric] in (1.0, [1.0])
 
     assert {e["status"] for e in rig.settle()} == {"SUCCEEDED"}
+
+
+def test_a_late_retry_of_an_older_deployment_does_not_stop_the_newer_canary(
+    rig: TriggerRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Deployment A's trigger dies after its claim; deployment B of the same service then starts.
+    crash_once(monkeypatch, sfn_adapter.StepFunctions, "start")
+    older = rig.event("green", "taskA1", "ecs-svc/5000000000000000001")
+    with pytest.raises(Crash):
+        rig.send(copy.deepcopy(older))
+
+    with bakes_held() as arrived:
+        newer = rig.send(rig.event("green", "taskB1", "ecs-svc/5000000000000000002"))
+        assert newer["decision"] == "started"
+        assert wait_until_arrived(arrived, 1)
+        # EventBridge's retry of A arrives only now.
+        late = rig.send(copy.deepcopy(older))
+
+        assert late["decision"] == "ignored"
+        assert late["reason"] == "superseded-by-newer"
+        assert [e["status"] for e in rig.executions()] == ["RUNNING"]
+    records = {r["ecsDeployment"]["S"]: r["status"]["S"] for r in rig.deployment_records()}
+    assert records["ecs-svc/5000000000000000001"] == "SUPERSEDED"
+    assert wait_for(rig.sfn, newer["execution_arn"])["status"] == "SUCCEEDED"
+
+
+def wait_until_arrived(arrived: list[str], count: int, timeout: float = 20) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(arrived) >= count:
+            return True
+        time.sleep(0.02)
+    return False

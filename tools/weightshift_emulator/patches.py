@@ -139,20 +139,33 @@ INVOKE_ENVIRONMENT: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
 INVOKE_HOOKS: list[Callable[[str, Any], None]] = []
 
 
+_ADDED: set[str] = set()
+
+
 @contextmanager
 def environment(extra: dict[str, str]) -> Iterator[None]:
-    """Apply env vars for one handler call. Handlers read env per call, so hold a lock."""
+    """Apply a function's env vars for one handler call (handlers read env per call).
+
+    Keys the call adds stay set until :func:`cleanup_environment`: removing a key
+    while another thread iterates ``os.environ`` (botocore does, to find proxies)
+    raises KeyError in that thread. Values that were there are put back at once.
+    """
     with _ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in extra}
+        saved = {k: os.environ[k] for k in extra if k in os.environ}
+        _ADDED.update(k for k in extra if k not in os.environ)
         os.environ.update({k: str(v) for k, v in extra.items()})
         try:
             yield
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            os.environ.update(saved)
+
+
+def cleanup_environment() -> None:
+    """Remove the keys handler calls added. Call it when no execution is running."""
+    with _ENV_LOCK:
+        for key in sorted(_ADDED):
+            os.environ.pop(key, None)
+        _ADDED.clear()
 
 
 def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
@@ -256,3 +269,4 @@ def reset() -> None:
     CLOCK.scale = 0.0
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
+    cleanup_environment()

@@ -68,6 +68,7 @@ class Emulator:
             _post_json(f"{self.endpoint_url}/moto-api/reset", {})
         finally:
             self.server.stop()
+            patches.cleanup_environment()
         # /moto-api/config changed moto's process-wide defaults; a later mock_aws() copies them.
         default_user_config.clear()
         default_user_config.update(self._saved_config)

@@ -31,7 +31,8 @@ SUCCEEDED = "SUCCEEDED"
 ROLLED_BACK = "ROLLED_BACK"
 REJECTED = "REJECTED"  # preflight refused it; DNS untouched
 ALREADY_LIVE = "ALREADY_LIVE"
-TERMINAL = frozenset({SUCCEEDED, ROLLED_BACK, REJECTED, ALREADY_LIVE})
+SUPERSEDED = "SUPERSEDED"  # a newer deployment of the same service claimed the route first; never started
+TERMINAL = frozenset({SUCCEEDED, ROLLED_BACK, REJECTED, ALREADY_LIVE, SUPERSEDED})
 
 TASK_VERSION_TTL_SECONDS = 7 * 24 * 3600
 LOCK_SK = "LOCK"
