@@ -577,3 +577,41 @@ def test_next_deployment_fails_back_a_stopped_holder_before_it_takes_the_route(c
     late = canary.invoke("AbortFunction", canary.abort_event(box["first"]))
     assert late["action"] == "none"
     assert canary.weights() == {"blue": 0, "green": 100}
+
+
+# ------------------------------------------------------------------- redrive
+# moto has no RedriveExecution, so these re-enter the tasks a redrive would re-run,
+# with the state the execution had, and check they resume rather than restart.
+def test_redriven_record_step_keeps_the_weights_recorded_by_the_same_execution(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan()
+    canary.on_step(
+        2,
+        lambda: canary.aws["cloudwatch"].set_alarm_state(
+            AlarmName=canary.world.green_alarm, StateValue="ALARM", StateReason="x"
+        ),
+    )
+    arn = canary.start(plan)
+    from tests.conftest import wait_for
+
+    wait_for(canary.sfn, arn)
+    canary.set_pair(blue=75, green=25)  # as if the fail back itself had not happened
+    event = {"state": plan.dump(), "executionArn": arn, "action": "record"}
+
+    result = canary.invoke("ShiftFunction", event)
+
+    assert result["originalWeights"] == {"blue": 100, "green": 0}
+    assert canary.record(plan)["originalWeights"] == {"blue": 100, "green": 0}
+
+
+def test_redriven_shift_reapplies_the_failed_step_not_the_next_one(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan()
+    state = {**plan.dump(), "shift": {"stepIndex": 1, "ttlSeconds": 60, "originalWeights": {"blue": 100, "green": 0}}}
+    event = {"state": state, "executionArn": "arn:aws:states:us-east-1:123456789012:execution:x:y", "action": "shift"}
+
+    first = canary.invoke("ShiftFunction", event)
+    again = canary.invoke("ShiftFunction", event)
+
+    assert first["stepIndex"] == again["stepIndex"] == 2
+    assert canary.weights() == {"blue": 75, "green": 25}
