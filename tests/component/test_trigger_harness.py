@@ -24,7 +24,7 @@ from weightshift.models import route_key
 from weightshift.observability import logger
 from weightshift_emulator import install as installer
 from weightshift_emulator import patches
-from weightshift_emulator.world import Surroundings, task_event
+from weightshift_emulator.world import Surroundings, set_weighted_pair, task_event
 
 from tests.conftest import wait_for
 
@@ -99,28 +99,7 @@ class TriggerRig:
     # ------------------------------------------------------------- changing
     def set_pair(self, blue: int, green: int) -> None:
         """Create (or set) the weighted alias pair the way a user already has it."""
-        changes = []
-        for ident, lb, weight in (("blue", self.world.blue_lb_arn, blue), ("green", self.world.green_lb_arn, green)):
-            alb = self.aws["elbv2"].describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]
-            changes.append(
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": self.world.record_name + ".",
-                        "Type": "A",
-                        "SetIdentifier": ident,
-                        "Weight": weight,
-                        "AliasTarget": {
-                            "HostedZoneId": alb["CanonicalHostedZoneId"],
-                            "DNSName": alb["DNSName"],
-                            "EvaluateTargetHealth": True,
-                        },
-                    },
-                }
-            )
-        self.aws["route53"].change_resource_record_sets(
-            HostedZoneId=self.world.zone_id, ChangeBatch={"Changes": changes}
-        )
+        set_weighted_pair(self.aws, self.world, blue, green)
 
     def settle(self, stop: bool = False) -> list[dict[str, Any]]:
         """Wait for every execution to end (stopping running ones first if asked)."""

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from weightshift.adapters import stepfunctions as sfn_adapter
 from weightshift_emulator import patches
-from weightshift_emulator.world import Surroundings, weights
+from weightshift_emulator.world import Surroundings, status_change_event, weights
 
 from tests.component.test_trigger_harness import BAKE, SAMPLE_DEPLOYMENT, TriggerRig, trigger_rig
 from tests.conftest import load_event, wait_for
@@ -112,35 +112,6 @@ def _until(check: Callable[[], bool], what: str, timeout: float = HOLD_SECONDS) 
         time.sleep(0.02)
 
 
-def _status_change_event(rig: TriggerRig, arn: str) -> dict[str, Any]:
-    """What the "Execution Status Change" rule delivers to the fail-back (Abort) function."""
-    desc = rig.sfn.describe_execution(executionArn=arn)
-    return {
-        "version": "0",
-        "id": "4e2bd5b8-5d4b-4e3c-9f0a-1b2c3d4e5f60",
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": "123456789012",
-        "time": "2026-11-20T10:21:03Z",
-        "region": "us-east-1",
-        "resources": [arn],
-        "detail": {
-            "executionArn": arn,
-            "stateMachineArn": rig.installed.state_machine_arn,
-            "name": desc["name"],
-            "status": desc["status"],
-            "startDate": 1763633742118,
-            "stopDate": 1763634063001,
-            "input": desc["input"],
-            "inputDetails": {"included": True},
-            "output": None,
-            "outputDetails": None,
-            "error": desc.get("error"),
-            "cause": desc.get("cause"),
-        },
-    }
-
-
 def _spy_on_stop(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
     calls: list[tuple[str, str, str]] = []
     original = sfn_adapter.StepFunctions.stop
@@ -210,7 +181,7 @@ def test_a_newer_deployment_of_the_target_service_supersedes_the_canary_in_fligh
     assert rig.lock()["executionArn"]["S"] == first["execution_arn"]  # type: ignore[index]
 
     # The Execution Status Change rule runs the fail-back, which restores and frees the route.
-    failed_back = _invoke(rig, "AbortFunction", _status_change_event(rig, first["execution_arn"]))
+    failed_back = _invoke(rig, "AbortFunction", status_change_event(rig.sfn, first["execution_arn"]))
     assert failed_back["action"] == "failed-back"
     assert weights(rig.aws, rig.world) == {"blue": 100, "green": 0}
     assert rig.lock() is None

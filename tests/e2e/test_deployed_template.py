@@ -23,7 +23,7 @@ from weightshift.adapters.deployments import Deployments
 from weightshift.models import route_key
 from weightshift_emulator import cfn_patches, patches, stack
 from weightshift_emulator.server import start_emulator
-from weightshift_emulator.world import Surroundings, build_surroundings, task_event, weights
+from weightshift_emulator.world import Surroundings, build_surroundings, set_weighted_pair, task_event, weights
 
 from tests.conftest import wait_for
 
@@ -111,31 +111,6 @@ def put_events(aws: dict[str, Any], events: list[dict[str, Any]]) -> None:
         assert failed == 0
 
 
-def create_pair(aws: dict[str, Any], world: Surroundings, blue: int, green: int) -> None:
-    """The weighted pair a user already has: alias A records to the two ALBs."""
-    changes = []
-    for color, weight in (("blue", blue), ("green", green)):
-        arn = world.blue_lb_arn if color == "blue" else world.green_lb_arn
-        lb = aws["elbv2"].describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
-        changes.append(
-            {
-                "Action": "CREATE",
-                "ResourceRecordSet": {
-                    "Name": world.record_name + ".",
-                    "Type": "A",
-                    "SetIdentifier": color,
-                    "Weight": weight,
-                    "AliasTarget": {
-                        "HostedZoneId": lb["CanonicalHostedZoneId"],
-                        "DNSName": lb["DNSName"],
-                        "EvaluateTargetHealth": True,
-                    },
-                },
-            }
-        )
-    aws["route53"].change_resource_record_sets(HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes})
-
-
 def green_release(world: Surroundings, deployment: str, tasks: int = 3) -> list[dict[str, Any]]:
     """A green deployment as ECS reports it: each task RUNNING, every event twice, plus noise
     the rule's pattern must filter out (a STOPPED task, a task of another cluster)."""
@@ -198,7 +173,7 @@ def test_redeploying_with_new_parameters_updates_the_stack_in_place(env: Env) ->
 
 def test_scenario_2_alarm_at_a_middle_step_fails_back_to_the_original_weights(env: Env) -> None:
     aws, world = env.aws, env.world
-    create_pair(aws, world, blue=100, green=0)
+    set_weighted_pair(aws, world, blue=100, green=0)
 
     def alarm_when_step_2_starts(function: str, event: Any) -> None:
         shift = event.get("state", {}).get("shift", {}) if isinstance(event, dict) else {}
@@ -247,7 +222,7 @@ def test_scenario_2_alarm_at_a_middle_step_fails_back_to_the_original_weights(en
 
 def test_stop_execution_fails_back_through_the_deployed_abort_rule(env: Env) -> None:
     aws, world = env.aws, env.world
-    create_pair(aws, world, blue=80, green=20)  # not 100/0: fail-back restores what was there
+    set_weighted_pair(aws, world, blue=80, green=20)  # not 100/0: fail-back restores what was there
     at_step_2 = threading.Event()
     stopped = threading.Event()
 

@@ -17,7 +17,13 @@ from weightshift.plan import build_plan
 from weightshift.settings import load_route_config
 from weightshift_emulator import install as installer
 from weightshift_emulator import patches
-from weightshift_emulator.world import Surroundings, execution_history, set_weighted_pair, weights
+from weightshift_emulator.world import (
+    Surroundings,
+    execution_history,
+    set_weighted_pair,
+    status_change_event,
+    weights,
+)
 
 from tests.conftest import wait_for
 
@@ -134,31 +140,7 @@ class Canary:
 
     def abort_event(self, arn: str) -> dict[str, Any]:
         """The "Step Functions Execution Status Change" event AWS sends for an ended execution."""
-        desc = self.sfn.describe_execution(executionArn=arn)
-        return {
-            "version": "0",
-            "id": "4e2bd5b8-5d4b-4e3c-9f0a-1b2c3d4e5f60",
-            "detail-type": "Step Functions Execution Status Change",
-            "source": "aws.states",
-            "account": "123456789012",
-            "time": "2026-11-20T10:21:03Z",
-            "region": "us-east-1",
-            "resources": [arn],
-            "detail": {
-                "executionArn": arn,
-                "stateMachineArn": self.installed.state_machine_arn,
-                "name": desc["name"],
-                "status": desc["status"],
-                "startDate": 1763633742118,
-                "stopDate": 1763634063001,
-                "input": desc["input"],
-                "inputDetails": {"included": True},
-                "output": None,
-                "outputDetails": None,
-                "error": desc.get("error"),
-                "cause": desc.get("cause"),
-            },
-        }
+        return status_change_event(self.sfn, arn)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         resp = self.aws["lambda"].invoke(

@@ -239,6 +239,36 @@ def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+def status_change_event(sfn: Any, execution_arn: str) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event AWS delivers for an ended
+    execution (as the status rule's target receives it), from DescribeExecution."""
+    desc = sfn.describe_execution(executionArn=execution_arn)
+    return {
+        "version": "0",
+        "id": "4e2bd5b8-5d4b-4e3c-9f0a-1b2c3d4e5f60",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": "2026-11-20T10:21:03Z",
+        "region": REGION,
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": desc["stateMachineArn"],
+            "name": desc["name"],
+            "status": desc["status"],
+            "startDate": int(desc["startDate"].timestamp() * 1000),
+            "stopDate": int(desc["stopDate"].timestamp() * 1000) if desc.get("stopDate") else None,
+            "input": desc["input"],
+            "inputDetails": {"included": True},
+            "output": desc.get("output"),
+            "outputDetails": {"included": True} if desc.get("output") else None,
+            "error": desc.get("error"),
+            "cause": desc.get("cause"),
+        },
+    }
+
+
 def weights(c: dict[str, Any], s: Surroundings) -> dict[str, int]:
     """The pair's weights by SetIdentifier, as Route 53 shows them now."""
     records = c["route53"].list_resource_record_sets(HostedZoneId=s.zone_id)["ResourceRecordSets"]
