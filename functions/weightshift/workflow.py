@@ -101,6 +101,8 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
     _acquire(plan, inp, ports)
 
+    # Read again: taking the route over may have just failed back an ended holder.
+    pair = _pair(plan, ports)
     weights = pair.weights if pair else None
     if weights is not None and weights.of(plan.target.color) > 0 and weights.of(plan.live.color) == 0:
         record = ports.deployments.get(route, plan.deployment_id) or {}
