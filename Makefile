@@ -39,7 +39,8 @@ typecheck: $(STAMP) ## mypy (strict)
 validate: $(STAMP) $(ASL_VALIDATOR) ## sam validate --lint, cfn-lint, asl-validator
 	$(BIN)/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
 	$(BIN)/cfn-lint template.yaml
-	$(ASL_VALIDATOR) --json-path statemachine/canary.asl.json
+	$(BIN)/python tools/substitute_asl.py statemachine/canary.asl.json .tools/canary.asl.json
+	$(ASL_VALIDATOR) --json-path .tools/canary.asl.json
 
 unit: $(STAMP) ## pure functions only
 	$(BIN)/python -m pytest -q tests/unit
