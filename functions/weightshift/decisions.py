@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from weightshift.models import Color, EcsTaskEvent, Weights
+from weightshift.models import Color, EcsDeployment, EcsTaskEvent, Weights
 from weightshift.plan import ecs_deployment_of
 from weightshift.settings import RouteConfig
 
@@ -101,3 +102,31 @@ def supersedes(candidate_deployment_id: str, candidate: Candidate, holder: InFli
     if holder is None or holder.deployment_id == candidate_deployment_id:
         return False
     return holder.target == candidate.target
+
+
+# A deployment that finished rolling out this long ago is not being released now.
+SETTLED_AFTER = timedelta(minutes=15)
+
+
+def settled_deployment(candidate: Candidate, deployments: tuple[EcsDeployment, ...], now: datetime) -> Ignore | None:
+    """A task of the idle side's *old*, long-finished deployment is a replacement
+    (ECS restarting an unhealthy task), not a release: a canary would shift
+    traffic back to old code. Only a positive match ignores the event; anything
+    unknown (no such deployment, no rollout state) lets it through."""
+    for deployment in deployments:
+        if deployment.id != candidate.ecs_deployment:
+            continue
+        settled = (
+            deployment.status == "PRIMARY"
+            and deployment.rollout_state == "COMPLETED"
+            and deployment.created_at is not None
+            and now - deployment.created_at > SETTLED_AFTER
+        )
+        if settled:
+            return Ignore(
+                "task-replacement",
+                f"{candidate.ecs_deployment} of the {candidate.target} service (created "
+                f"{deployment.created_at:%Y-%m-%d %H:%M} UTC) has finished rolling out; "
+                "a new task of it replaces one, it is not a release",
+            )
+    return None

@@ -7,6 +7,8 @@ JSON field names are camelCase so that they read well in the console.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -46,6 +48,16 @@ class EcsTaskDetail(BaseModel):
 
 class EcsTaskEvent(EventBridgeModel):
     detail: EcsTaskDetail
+
+
+@dataclass(frozen=True)
+class EcsDeployment:
+    """One entry of an ECS service's ``deployments`` (DescribeServices)."""
+
+    id: str
+    status: str  # PRIMARY | ACTIVE | INACTIVE
+    rollout_state: str  # IN_PROGRESS | COMPLETED | FAILED | "" (not reported)
+    created_at: datetime | None
 
 
 # ---------------------------------------------------------------- the plan

@@ -17,10 +17,19 @@ from datetime import datetime
 from typing import Any
 
 from weightshift.adapters.deployments import CLAIMED, SUPERSEDED, Deployments
+from weightshift.adapters.ecs_elb import EcsElb
 from weightshift.adapters.route53 import Route53
 from weightshift.adapters.stepfunctions import StepFunctions
-from weightshift.decisions import Candidate, Ignore, InFlight, against_traffic, classify, supersedes
-from weightshift.errors import InvalidPlan, RouteNotFound
+from weightshift.decisions import (
+    Candidate,
+    Ignore,
+    InFlight,
+    against_traffic,
+    classify,
+    settled_deployment,
+    supersedes,
+)
+from weightshift.errors import InvalidPlan, RouteNotFound, SignalUnavailable
 from weightshift.models import EcsTaskEvent, Plan
 from weightshift.plan import build_plan
 from weightshift.settings import Resources, RouteConfig
@@ -45,6 +54,7 @@ class TriggerPorts:
     deployments: Deployments
     route53: Route53
     sfn: StepFunctions
+    ecs: EcsElb | None = None
 
 
 def parse_event(raw: Any) -> EcsTaskEvent | Ignore:
@@ -82,6 +92,10 @@ def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPo
     if isinstance(weights_note, Ignore):
         return Outcome("ignored", weights_note.reason, plan.deployment_id, detail=weights_note.detail)
 
+    replacement = _replacement_check(candidate, plan, config, ports, now)
+    if replacement is not None:
+        return Outcome("ignored", replacement.reason, plan.deployment_id, detail=replacement.detail)
+
     return _claim_and_start(plan, candidate, resources, ports, now)
 
 
@@ -94,6 +108,20 @@ def _traffic_check(candidate: Candidate, config: RouteConfig, ports: TriggerPort
         # Let the workflow's preflight reject it: a visible, failed execution with the reason.
         return None
     return against_traffic(candidate, pair.weights if pair else None)
+
+
+def _replacement_check(
+    candidate: Candidate, plan: Plan, config: RouteConfig, ports: TriggerPorts, now: datetime
+) -> Ignore | None:
+    """Only for a deployment never claimed: a claimed one is a duplicate or a retry."""
+    if ports.ecs is None or ports.deployments.get(plan.route_key, plan.deployment_id) is not None:
+        return None
+    service = config.blue_service_name if candidate.target == "blue" else config.green_service_name
+    try:
+        state = ports.ecs.service(config.cluster_name, service)
+    except SignalUnavailable:
+        return None  # unknown: let preflight judge the target
+    return settled_deployment(candidate, state.deployment_list, now)
 
 
 def _claim_and_start(

@@ -468,3 +468,40 @@ def wait_until_arrived(arrived: list[str], count: int, timeout: float = 20) -> b
             return True
         time.sleep(0.02)
     return False
+
+
+def test_a_replacement_task_of_the_idle_sides_old_deployment_starts_nothing(rig: TriggerRig) -> None:
+    """After green is promoted, blue idles on its old deployment; ECS replacing one of
+    its tasks must not start a canary back to the old code."""
+    from datetime import UTC, datetime, timedelta
+
+    from weightshift.adapters.aws import client
+    from weightshift.adapters.deployments import Deployments
+    from weightshift.adapters.ecs_elb import EcsElb
+    from weightshift.adapters.route53 import Route53
+    from weightshift.settings import load_resources, load_route_config
+    from weightshift.trigger import TriggerPorts, handle
+
+    rig.set_pair(blue=0, green=100)
+    blue = rig.aws["ecs"].describe_services(cluster=rig.world.cluster, services=[rig.world.blue_service])
+    primary = next(d for d in blue["services"][0]["deployments"] if d["status"] == "PRIMARY")
+    assert primary["rolloutState"] == "COMPLETED"
+    event = rig.event("blue", "replacement01", primary["id"])
+    config, resources = load_route_config(rig.env), load_resources(rig.env)
+    ports = TriggerPorts(
+        Deployments(client("dynamodb"), resources.table_name),
+        Route53(client("route53")),
+        sfn_adapter.StepFunctions(client("stepfunctions")),
+        EcsElb(client("ecs"), client("elbv2")),
+    )
+
+    later = handle(event, config, resources, ports, datetime.now(UTC) + timedelta(hours=2))
+    assert later.decision == "ignored"
+    assert later.reason == "task-replacement"
+    assert rig.executions() == []
+    assert rig.deployment_records() == []
+
+    # The same deployment's tasks minutes after it was created are its own release events.
+    soon = handle(rig.event("blue", "replacement02", primary["id"]), config, resources, ports, datetime.now(UTC))
+    assert soon.decision == "started"
+    rig.settle(stop=True)

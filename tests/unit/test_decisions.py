@@ -136,3 +136,43 @@ def test_a_task_of_the_side_that_carries_all_traffic_is_a_scale_out_not_a_releas
 )
 def test_a_newer_deployment_of_the_canarys_target_supersedes_it_and_others_wait(holder, expected):
     assert supersedes("green-new", _candidate("green"), holder) is expected
+
+
+# ------------------------------------------------------------------ settled_deployment
+def test_new_task_of_a_long_finished_primary_deployment_is_a_replacement() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from weightshift.decisions import settled_deployment
+    from weightshift.models import EcsDeployment
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    old = EcsDeployment(GREEN_DEPLOYMENT, "PRIMARY", "COMPLETED", now - timedelta(hours=3))
+
+    verdict = settled_deployment(_candidate(), (old,), now)
+
+    assert isinstance(verdict, Ignore)
+    assert verdict.reason == "task-replacement"
+
+
+@pytest.mark.parametrize(
+    ("status", "rollout", "age_minutes", "deployment"),
+    [
+        ("PRIMARY", "IN_PROGRESS", 180, GREEN_DEPLOYMENT),  # still rolling out: a release
+        ("PRIMARY", "COMPLETED", 5, GREEN_DEPLOYMENT),  # just finished: its own late events
+        ("ACTIVE", "COMPLETED", 180, GREEN_DEPLOYMENT),  # not the primary
+        ("PRIMARY", "", 180, GREEN_DEPLOYMENT),  # no rollout state reported: unknown
+        ("PRIMARY", "COMPLETED", 180, "ecs-svc/someone-else"),  # the event's deployment is not listed
+    ],
+)
+def test_anything_short_of_a_settled_match_lets_the_event_through(
+    status: str, rollout: str, age_minutes: int, deployment: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from weightshift.decisions import settled_deployment
+    from weightshift.models import EcsDeployment
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    listed = EcsDeployment(deployment, status, rollout, now - timedelta(minutes=age_minutes))
+
+    assert settled_deployment(_candidate(), (listed,), now) is None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from weightshift.adapters.aws import error_code
 from weightshift.errors import RouteNotFound, SignalUnavailable
+from weightshift.models import EcsDeployment
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,7 @@ class ServiceState:
     running: int
     desired: int
     deployments: int
+    deployment_list: tuple[EcsDeployment, ...] = ()
 
     @property
     def steady(self) -> bool:
@@ -43,10 +46,20 @@ class EcsElb:
         if not found:
             raise SignalUnavailable(f"ECS service {service} not found in cluster {cluster}")
         svc = found[0]
+        listed = tuple(
+            EcsDeployment(
+                id=str(d.get("id", "")),
+                status=str(d.get("status", "")),
+                rollout_state=str(d.get("rolloutState", "")),
+                created_at=d.get("createdAt") if isinstance(d.get("createdAt"), datetime) else None,
+            )
+            for d in svc.get("deployments", [])
+        )
         return ServiceState(
             running=int(svc.get("runningCount", 0)),
             desired=int(svc.get("desiredCount", 0)),
-            deployments=len(svc.get("deployments", [])),
+            deployments=len(listed),
+            deployment_list=listed,
         )
 
     def target_groups(self, load_balancer_arn: str) -> list[TargetGroupHealth]:

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from weightshift import trigger
 from weightshift.adapters.aws import client
 from weightshift.adapters.deployments import Deployments
+from weightshift.adapters.ecs_elb import EcsElb
 from weightshift.adapters.route53 import Route53
 from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.observability import logger, metrics, tracer
@@ -32,7 +33,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = load_route_config(os.environ)
     resources = load_resources(os.environ)
     table = Deployments(client("dynamodb"), resources.table_name)
-    ports = trigger.TriggerPorts(table, Route53(client("route53")), StepFunctions(client("stepfunctions")))
+    ports = trigger.TriggerPorts(
+        table,
+        Route53(client("route53")),
+        StepFunctions(client("stepfunctions")),
+        EcsElb(client("ecs"), client("elbv2")),
+    )
     outcome = trigger.handle(event, config, resources, ports, datetime.now(UTC))
     if outcome.deployment_id:
         logger.set_correlation_id(outcome.deployment_id)
