@@ -88,13 +88,19 @@ def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPo
             "stale", "older-version", plan.deployment_id, detail=f"{candidate.task_arn} version {candidate.version}"
         )
 
-    weights_note = _traffic_check(candidate, config, ports)
-    if isinstance(weights_note, Ignore):
-        return Outcome("ignored", weights_note.reason, plan.deployment_id, detail=weights_note.detail)
-
-    replacement = _replacement_check(candidate, plan, config, ports, now)
-    if replacement is not None:
-        return Outcome("ignored", replacement.reason, plan.deployment_id, detail=replacement.detail)
+    # Most deliveries are duplicates (every task, at least once each): answer them
+    # from the record alone, so a burst of events does not spend the account's
+    # Route 53 request rate (5/s, shared with the canary's own changes).
+    existing = ports.deployments.get(plan.route_key, plan.deployment_id)
+    if existing is not None and existing.get("status") != CLAIMED:
+        return _duplicate(plan, existing)
+    if existing is None:
+        weights_note = _traffic_check(candidate, config, ports)
+        if isinstance(weights_note, Ignore):
+            return Outcome("ignored", weights_note.reason, plan.deployment_id, detail=weights_note.detail)
+        replacement = _replacement_check(candidate, config, ports, now)
+        if replacement is not None:
+            return Outcome("ignored", replacement.reason, plan.deployment_id, detail=replacement.detail)
 
     return _claim_and_start(plan, candidate, resources, ports, now)
 
@@ -110,11 +116,19 @@ def _traffic_check(candidate: Candidate, config: RouteConfig, ports: TriggerPort
     return against_traffic(candidate, pair.weights if pair else None)
 
 
-def _replacement_check(
-    candidate: Candidate, plan: Plan, config: RouteConfig, ports: TriggerPorts, now: datetime
-) -> Ignore | None:
+def _duplicate(plan: Plan, record: dict[str, Any]) -> Outcome:
+    return Outcome(
+        "duplicate",
+        "already-started",
+        plan.deployment_id,
+        record.get("executionArn"),
+        detail=f"record status {record.get('status')}",
+    )
+
+
+def _replacement_check(candidate: Candidate, config: RouteConfig, ports: TriggerPorts, now: datetime) -> Ignore | None:
     """Only for a deployment never claimed: a claimed one is a duplicate or a retry."""
-    if ports.ecs is None or ports.deployments.get(plan.route_key, plan.deployment_id) is not None:
+    if ports.ecs is None:
         return None
     service = config.blue_service_name if candidate.target == "blue" else config.green_service_name
     try:
@@ -130,13 +144,7 @@ def _claim_and_start(
     now_iso = now.isoformat()
     claim = ports.deployments.claim(plan, plan.deployment_id, now_iso)
     if not claim.won and claim.record.get("status") != CLAIMED:
-        return Outcome(
-            "duplicate",
-            "already-started",
-            plan.deployment_id,
-            claim.record.get("executionArn"),
-            detail=f"record status {claim.record.get('status')}",
-        )
+        return _duplicate(plan, claim.record)
     decision = "started" if claim.won else "resumed"
     holder = _in_flight(plan, ports)
     superseded = None
