@@ -126,6 +126,31 @@ def test_wait_function_wait_interval(aws: dict[str, Any]) -> None:
     )
 
 
+def test_stop_execution_keeps_error_and_cause(aws: dict[str, Any]) -> None:
+    """StepFunctionResponse.stop_execution, StateMachine.stop_execution and
+    BaseExecutionWorkerCommunication.terminated: a stop right after the start works,
+    and the ABORTED execution shows the request's error and cause, as in AWS."""
+    expect_params("StepFunctionResponse.stop_execution", patches._ORIGINAL["stop_response"], ["self"])
+    expect_params("StateMachine.stop_execution", patches._ORIGINAL["stop"], ["self", "execution_arn"])
+    expect_params("BaseExecutionWorkerCommunication.terminated", patches._ORIGINAL["terminated"], ["self"])
+    patches.CLOCK.scale = 1.0  # a real (interruptible) wait, so the stop lands mid-execution
+    sfn = aws["stepfunctions"]
+    machine = sfn.create_state_machine(
+        name="stop-me",
+        roleArn="arn:aws:iam::123456789012:role/x",
+        definition=json.dumps({"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 30, "End": True}}}),
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="stop-me", input="{}")["executionArn"]
+
+    sfn.stop_execution(executionArn=arn, error="Superseded", cause="a newer deployment started")
+
+    desc = wait_for(sfn, arn, timeout=20)
+    assert desc["status"] == "ABORTED"
+    assert (desc.get("error"), desc.get("cause")) == ("Superseded", "a newer deployment started"), (
+        "moto no longer carries StopExecution's error/cause through these internals: moto upgrade?"
+    )
+
+
 def test_retrier_time(aws: dict[str, Any]) -> None:
     """retrier_decl.time: a Retry interval of one hour is recorded, not slept."""
     module = internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl")

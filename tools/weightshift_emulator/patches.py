@@ -13,6 +13,9 @@ internal that fails loudly if an upgrade moves it.
   same guarantee, so concurrency tests exercise our code, not moto's race.
 - Route 53 health-check status: moto hard-codes "Healthy"; we let a test mark
   a check unhealthy.
+- StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
+  on the ABORTED execution and in its status-change event), and fails when the
+  stop comes before the execution's worker is ready; both fixed here.
 """
 
 from __future__ import annotations
@@ -32,10 +35,15 @@ from typing import Any
 import moto.awslambda_simple.models as lambda_simple
 import moto.dynamodb.models as ddb_models
 import moto.route53.responses as r53_responses
+import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
+import moto.stepfunctions.parser.backend.execution as sfn_execution
+import moto.stepfunctions.responses as sfn_responses
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 
 ENGINE_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -237,6 +245,40 @@ def _health_check_status(self: Any) -> Any:
     return ActionResult({"HealthCheckObservations": reports})
 
 
+# ------------------------------------------------------------ stop execution
+_STOP_REASON = threading.local()
+
+
+def _stop_execution_response(self: Any) -> Any:
+    _STOP_REASON.value = (self._get_param("error"), self._get_param("cause"))
+    try:
+        return _ORIGINAL["stop_response"](self)
+    finally:
+        _STOP_REASON.value = None
+
+
+def _stop_execution(self: Any, execution_arn: str) -> Any:
+    error, cause = getattr(_STOP_REASON, "value", None) or (None, None)
+    execution = next((x for x in self.executions if x.execution_arn == execution_arn), None)
+    if execution is None:
+        raise ExecutionDoesNotExist("Execution Does Not Exist: '" + execution_arn + "'")
+    for _ in range(200):  # the worker's environment appears a moment after StartExecution
+        worker = execution.exec_worker
+        if worker is None or worker.env is not None:
+            break
+        time.sleep(0.01)
+    execution.stop(stop_date=utcnow(), error=error or "", cause=cause or "")
+    return execution
+
+
+def _terminated(self: Any) -> None:
+    _ORIGINAL["terminated"](self)
+    state = self.execution.exec_worker.env.program_state()
+    if isinstance(state, ProgramStopped):
+        self.execution.error = state.error or None
+        self.execution.cause = state.cause or None
+
+
 # ------------------------------------------------------------------- install
 _ORIGINAL: dict[str, Any] = {}
 _INSTALLED = False
@@ -257,6 +299,12 @@ def install() -> None:
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         _ORIGINAL[f"ddb_{name}"] = getattr(table, name)
         setattr(table, name, _locked(getattr(table, name)))
+    _ORIGINAL["stop_response"] = sfn_responses.StepFunctionResponse.stop_execution
+    sfn_responses.StepFunctionResponse.stop_execution = _stop_execution_response
+    _ORIGINAL["stop"] = sfn_models.StateMachine.stop_execution
+    sfn_models.StateMachine.stop_execution = _stop_execution
+    _ORIGINAL["terminated"] = sfn_execution.BaseExecutionWorkerCommunication.terminated
+    sfn_execution.BaseExecutionWorkerCommunication.terminated = _terminated
     _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
     r53_responses.Route53.get_health_check_status = _health_check_status
     _INSTALLED = True
