@@ -24,8 +24,8 @@ HISTORY_BUDGET = 20_000
 # A hard ceiling for a whole deployment; the state machine's own TimeoutSeconds.
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 ALIAS_TTL_SECONDS = 60  # an alias to an ALB carries the ELB's 60 s TTL
-DNS_SYNC_POLL_SECONDS = 10
-DNS_SYNC_MAX_POLLS = 60  # 10 minutes for INSYNC; Route 53 usually needs < 60 s
+DNS_SYNC_POLL_SECONDS = 15  # statemachine/canary.asl.json: "Pause for DNS sync"
+DNS_SYNC_MAX_POLLS = 24  # 6 minutes for INSYNC (then DnsSyncTimeout); Route 53 usually needs < 60 s
 STATE_MACHINE_SLACK_SECONDS = 900
 
 # History events each kind of state writes (entered + exited, plus the task's
@@ -130,12 +130,17 @@ def estimate(plan: Plan, ttl_seconds: int) -> Cost:
         polls = bake_polls(step, ttl_seconds, plan.poll_seconds)
         # shift, get change, in-sync choice, bake loop, next-step choice
         events += EVENTS_TASK + EVENTS_TASK + EVENTS_CHOICE + EVENTS_CHOICE
-        events += DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE)
+        events += DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_PASS + EVENTS_TASK + EVENTS_CHOICE)
         events += polls * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE + 2 * EVENTS_RETRY)
         transitions += 3 + polls * 3 + 1
         duration += polls * plan.poll_seconds
     # Promote (task) and succeed, or fail back (task + sync wait) and fail.
-    events += 2 * EVENTS_TASK + DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE) + 2 * EVENTS_PASS + 3
+    events += (
+        2 * EVENTS_TASK
+        + DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_PASS + EVENTS_TASK + EVENTS_CHOICE)
+        + 2 * EVENTS_PASS
+        + 3
+    )
     transitions += 2
     return Cost(history_events=events, transitions=transitions, min_duration_seconds=duration)
 

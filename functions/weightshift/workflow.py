@@ -315,6 +315,7 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "originalWeights": previous.get("originalWeights"),
         "bakeSeconds": max(step.bake_seconds, ttl),
         "polls": bake_polls(step, ttl, plan.poll_seconds),
+        "syncPolls": {"n": 0},  # counted by the state machine while it waits for INSYNC
     }
 
 
@@ -515,6 +516,7 @@ def fail_back(
         "error": error,
         "cause": f"{cause} ({where}; {outcome})",
         "restoredWeights": restored.dump() if restored else None,
+        "syncPolls": {"n": 0},
     }
 
 

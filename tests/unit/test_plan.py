@@ -186,8 +186,17 @@ def test_validate_plan_rejects_a_plan_whose_sides_are_the_same():
         validate_plan(plan.model_copy(update={"live": same_id}), TTL)
 
 
+def _linear(n: int) -> Plan:
+    """A plan of ``n`` equal steps toward the target (weights n-based, all in 0-255)."""
+    return _with_steps(_steps(*[(i, n - i) for i in range(1, n)], (n, 0)))
+
+
+def _smallest_linear(predicate) -> Plan:
+    return next(_linear(n) for n in range(2, 255) if predicate(estimate(_linear(n), TTL).history_events))
+
+
 def test_validate_plan_rejects_a_history_over_budget():
-    plan = _with_steps(_steps(*[(i, 40 - i) for i in range(1, 40)], (40, 0)))
+    plan = _smallest_linear(lambda events: events > HISTORY_BUDGET)
     assert estimate(plan, TTL).history_events > HISTORY_BUDGET
     with pytest.raises(InvalidPlan, match="history events, over the budget"):
         validate_plan(plan, TTL)
@@ -256,7 +265,7 @@ def test_an_ordinary_plan_has_no_warnings():
 
 
 def test_a_history_near_the_limit_gets_a_warning():
-    plan = _with_steps(_steps(*[(i, 30 - i) for i in range(1, 30)], (30, 0)))
+    plan = _smallest_linear(lambda events: events > 0.8 * HISTORY_BUDGET)
     assert 0.8 * HISTORY_BUDGET < estimate(plan, TTL).history_events <= HISTORY_BUDGET
     validate_plan(plan, TTL)
     assert any("near the 25000 limit" in n for n in warnings_for(plan, TTL))

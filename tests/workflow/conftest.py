@@ -11,6 +11,7 @@ from typing import Any
 import moto.route53.models as r53_models
 import moto.route53.responses as r53_responses
 import pytest
+from moto.core.responses import ActionResult
 from moto.route53.exceptions import Route53ClientError
 from weightshift.models import Color, Plan
 from weightshift.plan import build_plan
@@ -35,6 +36,7 @@ class Route53Log:
     batches: list[list[tuple[str, str, int | None]]] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)  # error codes to raise, in order
     get_change_faults: list[str] = field(default_factory=list)
+    never_in_sync: bool = False  # GetChange answers PENDING forever
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def weight_batches(self) -> list[dict[str, int | None]]:
@@ -70,6 +72,8 @@ def r53_log(monkeypatch: pytest.MonkeyPatch) -> Route53Log:
         with log.lock:
             if log.get_change_faults:
                 raise _Fault(log.get_change_faults.pop(0))
+        if log.never_in_sync:
+            return ActionResult({"ChangeInfo": {"Id": self._get_param("Id"), "Status": "PENDING"}})
         return original_get_change(self)
 
     monkeypatch.setattr(r53_models.Route53Backend, "change_resource_record_sets", change)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from weightshift.plan import estimate
+from weightshift.plan import DNS_SYNC_MAX_POLLS, estimate
 from weightshift_emulator import patches
 
 from tests.workflow.conftest import Canary
@@ -615,3 +615,17 @@ def test_redriven_shift_reapplies_the_failed_step_not_the_next_one(canary: Canar
 
     assert first["stepIndex"] == again["stepIndex"] == 2
     assert canary.weights() == {"blue": 75, "green": 25}
+
+
+def test_a_change_that_never_syncs_fails_back_after_a_bounded_wait(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    canary.r53.never_in_sync = True
+
+    result = canary.run(canary.plan())
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "DnsSyncTimeout"
+    assert canary.weights() == {"blue": 100, "green": 0}
+    waits = patches.CLOCK.for_execution(result["executionArn"])
+    assert sum(1 for w in waits if w.state == "Pause for DNS sync") == DNS_SYNC_MAX_POLLS
+    assert sum(1 for w in waits if w.state == "Pause for fail-back DNS sync") == DNS_SYNC_MAX_POLLS
