@@ -60,6 +60,17 @@ def aws() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
+def cfn_patched() -> Iterator[None]:
+    """The emulator's CloudFormation/EventBridge/status-event patches, with fresh delivery records."""
+    from weightshift_emulator import cfn_patches
+
+    cfn_patches.install()
+    cfn_patches.reset()
+    yield
+    cfn_patches.reset()
+
+
+@pytest.fixture
 def world(aws: dict[str, Any]) -> Surroundings:
     return build_surroundings(aws)
 

@@ -19,18 +19,17 @@ import io
 import json
 import time
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from weightshift_emulator import cfn_patches, patches, stack
 
 from tests.conftest import wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/emulator-test"
+
+pytestmark = pytest.mark.usefixtures("cfn_patched")
 
 
 def internal(path: str, attr: str | None = None) -> Any:
@@ -52,29 +51,6 @@ def expect_params(name: str, func: Any, expected: list[str]) -> None:
     assert actual[: len(expected)] == expected, (
         f"moto internal {name} now takes {actual}, the patch expects {expected}: moto upgrade?"
     )
-
-
-class LazyClients(dict[str, Any]):
-    """boto3 clients made on first use: making all fifteen up front costs ~1 s per test."""
-
-    def __missing__(self, name: str) -> Any:
-        self[name] = boto3.client(name, region_name="us-east-1")  # type: ignore[call-overload]
-        return self[name]
-
-
-@pytest.fixture
-def aws() -> Iterator[dict[str, Any]]:
-    """moto in-process with the engine on (conftest's fixture, with lazy clients)."""
-    with mock_aws(config=patches.ENGINE_CONFIG):
-        yield LazyClients()
-
-
-@pytest.fixture(autouse=True)
-def _cfn_patched() -> Iterator[None]:
-    cfn_patches.install()
-    cfn_patches.reset()
-    yield
-    cfn_patches.reset()
 
 
 def _zip() -> bytes:

@@ -16,18 +16,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from weightshift.adapters.deployments import Deployments
 from weightshift.models import route_key
 from weightshift_emulator import cfn_patches, patches, stack
 from weightshift_emulator.server import start_emulator
-from weightshift_emulator.world import Surroundings, build_surroundings, set_weighted_pair, task_event, weights
+from weightshift_emulator.world import (
+    Surroundings,
+    build_surroundings,
+    clients,
+    set_weighted_pair,
+    task_event,
+    weights,
+)
 
 from tests.conftest import wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cfn_patched")]
 
 PARAMETERS = {"Schedule": "5,25,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "15"}
 FUNCTIONS = {
@@ -39,18 +45,6 @@ FUNCTIONS = {
     "FinishFunction",
     "AbortFunction",
 }
-
-
-class LazyClients(dict[str, Any]):
-    """boto3 clients made on first use (all fifteen up front cost ~1 s)."""
-
-    def __init__(self, **client_kwargs: Any) -> None:
-        super().__init__()
-        self._kwargs = client_kwargs
-
-    def __missing__(self, name: str) -> Any:
-        self[name] = boto3.client(name, region_name="us-east-1", **self._kwargs)  # type: ignore[call-overload]
-        return self[name]
 
 
 @dataclass
@@ -77,19 +71,11 @@ class Env:
         return [d for d in cfn_patches.DELIVERIES if d.function == self.fn(logical_id)]
 
 
-@pytest.fixture(autouse=True)
-def _cfn_patched() -> Iterator[None]:
-    cfn_patches.install()
-    cfn_patches.reset()
-    yield
-    cfn_patches.reset()
-
-
 @pytest.fixture
 def env() -> Iterator[Env]:
     """moto in-process with the engine on; the surroundings; the template deployed with PARAMETERS."""
     with mock_aws(config=patches.ENGINE_CONFIG):
-        aws = LazyClients()
+        aws = clients()
         world = build_surroundings(aws)
         deployed = stack.deploy(aws, world.parameters(**PARAMETERS))
         yield Env(aws, world, deployed)
@@ -262,11 +248,7 @@ def test_server_mode_deploys_and_promotes_over_http() -> None:
     """The same through a moto server on 127.0.0.1 (what `make demo` and the CLI use)."""
     emulator = start_emulator()
     try:
-        aws = LazyClients(
-            endpoint_url=emulator.endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        aws = emulator.clients()
         world = build_surroundings(aws)
         deployed = stack.deploy(aws, world.parameters(**PARAMETERS))
         assert emulator.endpoint_url.startswith("http://127.0.0.1:")
