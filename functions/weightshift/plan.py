@@ -70,6 +70,18 @@ def ecs_deployment_of(started_by: str | None, task_definition_arn: str) -> str:
     return task_definition_arn
 
 
+def deployment_id_for(config: RouteConfig, target: Color, ecs_deployment: str) -> str:
+    """The id (and execution name) the trigger gives a deployment of ``target`` on this route."""
+    return execution_name(target, ecs_deployment, f"{config.hosted_zone_id}#{config.record_name}")
+
+
+def fit_to_ttl(plan: Plan, ttl_seconds: int) -> Plan:
+    """The plan's timeout was sized for an alias's 60 s TTL; a longer record TTL
+    lengthens every bake, so the timeout grows with it."""
+    needed = estimate(plan, ttl_seconds).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS
+    return plan.model_copy(update={"timeout_seconds": needed}) if needed > plan.timeout_seconds else plan
+
+
 def build_steps(schedule: str, step_interval_seconds: int) -> list[PlanStep]:
     return [
         PlanStep(index=i, target_weight=s.percent, live_weight=100 - s.percent, bake_seconds=s.bake_seconds)
@@ -82,9 +94,8 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
     live: Color = "blue" if target == "green" else "green"
     steps = build_steps(config.schedule, config.step_interval_seconds)
     target_side: SideSpec = config.side(target)
-    route = f"{config.hosted_zone_id}#{config.record_name}"
     draft = Plan(
-        deployment_id=execution_name(target, ecs_deployment, route),
+        deployment_id=deployment_id_for(config, target, ecs_deployment),
         ecs_deployment=ecs_deployment,
         task_definition_arn=task_definition_arn,
         cluster_name=config.cluster_name,

@@ -39,7 +39,7 @@ from weightshift.errors import (
 )
 from weightshift.models import Plan, Weights
 from weightshift.observability import logger
-from weightshift.plan import ALIAS_TTL_SECONDS, STATE_MACHINE_SLACK_SECONDS, bake_polls, estimate, validate_plan
+from weightshift.plan import ALIAS_TTL_SECONDS, bake_polls, fit_to_ttl, validate_plan
 
 
 @dataclass
@@ -87,11 +87,7 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     ports.route53.check_zone(plan.hosted_zone_id, plan.record_name)
     pair = _pair(plan, ports)
     ttl = pair.ttl_seconds if pair else ALIAS_TTL_SECONDS
-    # The plan's timeout was sized for an alias's 60 s TTL; a longer record TTL
-    # lengthens every bake, so the deadline grows with it.
-    needed = estimate(plan, ttl).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS
-    if needed > plan.timeout_seconds:
-        plan = plan.model_copy(update={"timeout_seconds": needed})
+    plan = fit_to_ttl(plan, ttl)
     validate_plan(plan, ttl)
     if pair is None:
         for side in (plan.target, plan.live):

@@ -237,10 +237,12 @@ def test_plan_warns_about_steps_shorter_than_the_ttl_and_refuses_bad_plans() -> 
     one_line_error(
         runner.invoke(app, ["plan", "--schedule", "Linear1PercentEvery1Minute", "--poll", "5"]), 3, "history events"
     )
-    # A 300 s TTL makes the bake longer than the timeout the trigger gives the plan: preflight would refuse.
-    slow = runner.invoke(app, ["plan", "--schedule", "5,25,50,100", "--ttl", "300"])
-    one_line_error(slow, 3, "preflight would reject")
-    assert "Schedule 5,25,50,100" in slow.stdout  # the schedule still prints
+    # A 300 s TTL lengthens every bake, and the timeout with it (as preflight does).
+    slow = runner.invoke(app, ["plan", "--schedule", "5,25,50,100", "--ttl", "300", "--json"])
+    assert slow.exit_code == 0, slow.output
+    slow_plan = json.loads(slow.stdout)
+    assert [s["effectiveBakeSeconds"] for s in slow_plan["steps"]] == [300, 300, 300, 300]
+    assert slow_plan["minDurationSeconds"] == 1200
 
 
 def test_plan_from_the_deployed_stack(env: Env) -> None:

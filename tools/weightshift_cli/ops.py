@@ -22,8 +22,9 @@ from weightshift.plan import (
     HISTORY_LIMIT,
     bake_polls,
     build_plan,
+    deployment_id_for,
     estimate,
-    execution_name,
+    fit_to_ttl,
     validate_plan,
     warnings_for,
 )
@@ -280,7 +281,7 @@ def preview(config: RouteConfig, target: Color, ttl_seconds: int) -> PlanView:
 
     Raises InvalidPlan (a one-line error) for a schedule the trigger would refuse.
     """
-    plan = build_plan(config, target, "plan-preview", "plan-preview")
+    plan = fit_to_ttl(build_plan(config, target, "plan-preview", "plan-preview"), ttl_seconds)
     problem = None
     try:
         validate_plan(plan, ttl_seconds)  # what preflight checks against the record's real TTL
@@ -444,8 +445,6 @@ def release(ports: Ports, image: str, container: str | None, side: Color | None)
     if primary is None or not primary.get("id"):
         raise CliError(f"ECS did not report a new deployment for {service} after UpdateService")
     ecs_deployment = str(primary["id"])
-    # The trigger names the deployment from the tasks' startedBy (this ECS deployment) and the route.
-    route = f"{config.hosted_zone_id}#{config.record_name}"
     return Release(
         color=color,
         service=service,
@@ -456,5 +455,5 @@ def release(ports: Ports, image: str, container: str | None, side: Color | None)
         old_task_definition=old_arn,
         task_definition=new_arn,
         ecs_deployment=ecs_deployment,
-        deployment_id=execution_name(color, ecs_deployment, route),
+        deployment_id=deployment_id_for(config, color, ecs_deployment),
     )
