@@ -24,8 +24,12 @@ class RouteNotFound(WeightshiftError):
     """The hosted zone or the weighted record pair is missing or not a weighted pair."""
 
 
-class RouteBusy(WeightshiftError):
-    """Another deployment holds this route. Retried by the workflow."""
+class RouteBusyTimeout(WeightshiftError):
+    """Another deployment held the route for longer than RouteBusyTimeoutSeconds. Nothing changed."""
+
+
+class DeploymentAlreadyRunning(WeightshiftError):
+    """Another execution of the same deployment holds the route. Nothing changed."""
 
 
 class TargetNotReady(WeightshiftError):

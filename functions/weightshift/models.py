@@ -19,7 +19,9 @@ Color = Literal["blue", "green"]
 
 
 class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # ``extra="forbid"``: an execution input with a field Weightshift does not know is
+    # refused, never silently ignored (a typo'd or invented gate must not look accepted).
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
@@ -101,6 +103,7 @@ class Plan(Camel):
     poll_seconds: int = Field(ge=1)
     readiness_timeout_seconds: int = Field(ge=0)
     timeout_seconds: int = Field(ge=1)
+    route_busy_timeout_seconds: int = Field(default=3600, ge=0)
     health: HealthSettings = Field(default_factory=HealthSettings)
 
     @property

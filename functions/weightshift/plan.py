@@ -27,6 +27,9 @@ ALIAS_TTL_SECONDS = 60  # an alias to an ALB carries the ELB's 60 s TTL
 DNS_SYNC_POLL_SECONDS = 15  # statemachine/canary.asl.json: "Pause for DNS sync"
 DNS_SYNC_MAX_POLLS = 24  # 6 minutes for INSYNC (then DnsSyncTimeout); Route 53 usually needs < 60 s
 STATE_MACHINE_SLACK_SECONDS = 900
+ROUTE_BUSY_POLL_SECONDS = 30  # statemachine/canary.asl.json: "Wait for the route"
+MIN_POLL_SECONDS = 5  # template.yaml: HealthPollSeconds MinValue
+MAX_READINESS_SECONDS = 86400  # template.yaml: ReadinessTimeoutSeconds MaxValue
 
 # History events each kind of state writes (entered + exited, plus the task's
 # scheduled/started/succeeded events).
@@ -108,6 +111,7 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
         step_interval_seconds=config.step_interval_seconds,
         poll_seconds=config.poll_seconds,
         readiness_timeout_seconds=config.readiness_timeout_seconds,
+        route_busy_timeout_seconds=config.route_busy_timeout_seconds,
         timeout_seconds=1,
         health=HealthSettings(
             alarm_names=config.alarm_names,
@@ -132,9 +136,11 @@ def estimate(plan: Plan, ttl_seconds: int) -> Cost:
     readiness_polls = (
         math.ceil(plan.readiness_timeout_seconds / plan.poll_seconds) if plan.readiness_timeout_seconds else 0
     )
-    # Start: acquire the route, preflight, "already live?" choice, readiness check + choice.
+    busy_polls = math.ceil(plan.route_busy_timeout_seconds / ROUTE_BUSY_POLL_SECONDS)
+    # Start: acquire the route, preflight, "route free? already live?" choice, readiness check + choice.
     events = 4 * EVENTS_TASK + 2 * EVENTS_CHOICE + EVENTS_PASS
     transitions = 1 + 1 + 1 + 2  # acquire, preflight, choice, readiness task + choice
+    events += busy_polls * (EVENTS_TASK + EVENTS_CHOICE + EVENTS_WAIT)  # queued behind another deployment
     events += readiness_polls * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE)
     duration = 0
     for step in plan.steps:
@@ -211,3 +217,76 @@ def warnings_for(plan: Plan, ttl_seconds: int) -> list[str]:
     if cost.history_events > HISTORY_BUDGET * 0.8:
         notes.append(f"worst-case history of {cost.history_events} events is near the {HISTORY_LIMIT} limit")
     return notes
+
+
+# What an execution input may choose; everything else belongs to the stack (design.md, invariant 8).
+RELEASE_FIELDS = (
+    "target.color, ecsDeployment, taskDefinitionArn, schedule, stepIntervalSeconds (at least the stack's), "
+    "pollSeconds (at most the stack's), readinessTimeoutSeconds and timeoutSeconds"
+)
+
+
+def authorize(plan: Plan, config: RouteConfig) -> Plan:
+    """The stack decides; an input only asks (design.md, invariant 8).
+
+    An execution input (the trigger's, or one typed into "New execution") may choose
+    the release: the target side, the ECS deployment and task definition, the schedule
+    and its timings within the stack's bounds. The route, the two sides, the cluster,
+    the deployment id and every health gate must be exactly what this stack's
+    configuration gives, or the plan is refused with the field, the value and what
+    the stack expects. Raises InvalidPlan; returns the plan unchanged when it passes.
+    """
+    if plan.step_interval_seconds < config.step_interval_seconds:
+        raise InvalidPlan(
+            f"stepIntervalSeconds: the input says {plan.step_interval_seconds}, below this stack's "
+            f"StepIntervalSeconds of {config.step_interval_seconds} (an input may bake longer, never shorter)"
+        )
+    if not MIN_POLL_SECONDS <= plan.poll_seconds <= config.poll_seconds:
+        raise InvalidPlan(
+            f"pollSeconds: the input says {plan.poll_seconds}; this stack allows {MIN_POLL_SECONDS} to "
+            f"{config.poll_seconds} (HealthPollSeconds: an input may poll more often, never less)"
+        )
+    if plan.readiness_timeout_seconds > MAX_READINESS_SECONDS:
+        raise InvalidPlan(
+            f"readinessTimeoutSeconds: the input says {plan.readiness_timeout_seconds}, over {MAX_READINESS_SECONDS}"
+        )
+    validate_plan(plan, ALIAS_TTL_SECONDS)
+    asked = config.model_copy(
+        update={
+            "schedule": plan.schedule,
+            "step_interval_seconds": plan.step_interval_seconds,
+            "poll_seconds": plan.poll_seconds,
+            "readiness_timeout_seconds": plan.readiness_timeout_seconds,
+        }
+    )
+    expected = build_plan(asked, plan.target.color, plan.ecs_deployment, plan.task_definition_arn)
+    ignored = {"timeoutSeconds"}  # bounded by validate_plan: at least the bake, at most the ceiling
+    mismatch = _first_difference(plan.dump(), expected.dump(), ignored)
+    if mismatch is not None:
+        path, got, want = mismatch
+        raise InvalidPlan(
+            f"{path}: the input says {got!r}, this stack's configuration says {want!r}. "
+            f"An execution input chooses only the release ({RELEASE_FIELDS}); "
+            "the route, the two sides and the health gates come from the stack"
+        )
+    return plan
+
+
+def _first_difference(
+    got: object, want: object, ignored: set[str], path: str = ""
+) -> tuple[str, object, object] | None:
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in sorted(set(got) | set(want)):
+            if not path and key in ignored:
+                continue
+            found = _first_difference(got.get(key), want.get(key), ignored, f"{path}.{key}" if path else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            found = _first_difference(g, w, ignored, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    return None if got == want else (path or "plan", got, want)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from weightshift.errors import InvalidPlan
-from weightshift.models import Color, SideSpec
+from weightshift.models import Color, SideSpec, route_key
 
 
 class RouteConfig(BaseModel):
@@ -32,6 +32,7 @@ class RouteConfig(BaseModel):
     step_interval_seconds: int = Field(default=60, ge=1)
     poll_seconds: int = Field(default=15, ge=1)
     readiness_timeout_seconds: int = Field(default=600, ge=0)
+    route_busy_timeout_seconds: int = Field(default=3600, ge=0)
     alarm_names: list[str] = Field(default_factory=list)
     blue_health_check_id: str | None = None
     green_health_check_id: str | None = None
@@ -50,6 +51,10 @@ class RouteConfig(BaseModel):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
+
+    @property
+    def route_key(self) -> str:
+        return route_key(self.hosted_zone_id, self.record_name)
 
     def side(self, color: Color) -> SideSpec:
         if color == "blue":
@@ -90,6 +95,7 @@ ENV_NAMES = {
     "step_interval_seconds": "STEP_INTERVAL_SECONDS",
     "poll_seconds": "HEALTH_POLL_SECONDS",
     "readiness_timeout_seconds": "READINESS_TIMEOUT_SECONDS",
+    "route_busy_timeout_seconds": "ROUTE_BUSY_TIMEOUT_SECONDS",
     "alarm_names": "ALARM_NAMES",
     "blue_health_check_id": "BLUE_HEALTH_CHECK_ID",
     "green_health_check_id": "GREEN_HEALTH_CHECK_ID",

@@ -31,15 +31,22 @@ from weightshift.adapters.route53 import RecordPair, Route53
 from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.errors import (
     DeadlineExceeded,
+    DeploymentAlreadyRunning,
     HealthGateFailed,
     InvalidPlan,
-    RouteBusy,
+    RouteBusyTimeout,
     RouteNotFound,
     TargetNotReady,
 )
 from weightshift.models import Plan, Weights
 from weightshift.observability import logger
-from weightshift.plan import ALIAS_TTL_SECONDS, bake_polls, fit_to_ttl, validate_plan
+from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
+from weightshift.settings import RouteConfig
+
+# The states an execution enters only after its final bake passed with DNS at the
+# target (statemachine/canary.asl.json). Having entered one means "promoted":
+# nothing may move traffic back for it (design.md, invariant 9).
+PROMOTED_STATES = frozenset({"Promote", "Promoted, record not updated"})
 
 
 @dataclass
@@ -57,10 +64,12 @@ class TaskInput:
     state: dict[str, Any]
     execution_arn: str
     now: datetime
+    config: RouteConfig
 
     @property
     def plan(self) -> Plan:
-        return load_plan(self.state)
+        """The execution input, checked against the stack's configuration (invariant 8)."""
+        return authorize(load_plan(self.state), self.config)
 
     def part(self, name: str) -> dict[str, Any]:
         value = self.state.get(name)
@@ -68,11 +77,33 @@ class TaskInput:
 
 
 def load_plan(state: dict[str, Any]) -> Plan:
+    known = set(Plan.model_fields) | {f.alias for f in Plan.model_fields.values() if f.alias}
+    # The state machine adds what each state returned beside the plan's fields.
+    state = {k: v for k, v in state.items() if k in known or k not in WORKFLOW_KEYS}
     try:
         return Plan.model_validate(state)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'plan'}: {e['msg']}" for e in exc.errors()[:5])
         raise InvalidPlan(f"the execution input is not a valid Weightshift plan: {problems}") from exc
+
+
+# What the states of statemachine/canary.asl.json add to the execution's state (ResultPath).
+WORKFLOW_KEYS = frozenset(
+    {
+        "run",
+        "readiness",
+        "shift",
+        "sync",
+        "gate",
+        "finish",
+        "failure",
+        "failback",
+        "failbackError",
+        "syncError",
+        "rejectError",
+        "promoteError",
+    }
+)
 
 
 def _iso(now: datetime) -> str:
@@ -82,6 +113,9 @@ def _iso(now: datetime) -> str:
 # ------------------------------------------------------------------ preflight
 def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     """Check everything that can be checked without touching DNS, then claim the route."""
+    forged = sorted(set(inp.state) & (WORKFLOW_KEYS - {"run"}))
+    if forged:
+        raise InvalidPlan(f"the execution input carries {', '.join(forged)}, which only the workflow itself writes")
     plan = inp.plan
     validate_plan(plan, ALIAS_TTL_SECONDS)
     ports.route53.check_zone(plan.hosted_zone_id, plan.record_name)
@@ -95,7 +129,9 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
     route, now_iso = plan.route_key, _iso(inp.now)
     ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
-    _acquire(plan, inp, ports)
+    busy = _acquire(plan, inp, ports)
+    if busy is not None:
+        return busy
 
     # Read again: taking the route over may have just failed back an ended holder.
     pair = _pair(plan, ports)
@@ -113,9 +149,9 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
                     "reason": f"{plan.target.color} already carries all traffic",
                 },
             )
-        ports.deployments.release(route, plan.deployment_id)
+        ports.deployments.release(route, inp.execution_arn)
         logger.info("target already live: nothing to do", extra={"weights": weights.dump()})
-        return {"alreadyLive": True, "weights": weights.dump()}
+        return {"busy": False, "alreadyLive": True, "weights": weights.dump()}
 
     deadline = inp.now + timedelta(seconds=plan.timeout_seconds)
     ports.deployments.update(
@@ -143,42 +179,68 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         },
         email=False,
     )
-    return {"alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
+    return {"busy": False, "alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
 
 
-def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:
+def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any] | None:
+    """Take the route for this execution. None when taken; a "busy" result while another
+    deployment's execution runs (the state machine waits and asks again, until the
+    stack's RouteBusyTimeoutSeconds). Nothing here writes DNS for this deployment."""
     route, now_iso = plan.route_key, _iso(inp.now)
     holder = ports.deployments.acquire(route, plan.deployment_id, inp.execution_arn, now_iso)
     if holder is None:
-        return
+        return None
     holder_arn = str(holder.get("executionArn", ""))
+    held_by = str(holder.get("deploymentId", ""))
     status = ports.sfn.status(holder_arn) if holder_arn else {"status": "MISSING"}
     if status["status"] == "RUNNING":
-        raise RouteBusy(
-            f"route {plan.record_name} is held by deployment {holder.get('deploymentId')} "
-            f"({holder_arn}); waiting for it to finish"
-        )
-    # The holder ended (stopped, superseded, timed out) without releasing the route:
-    # its fail back has not run yet. Do it now, with its own record, so the route
-    # is back at the holder's original weights before this deployment reads them.
+        if held_by == plan.deployment_id:
+            raise DeploymentAlreadyRunning(
+                f"deployment {plan.deployment_id} is already being shifted by execution {holder_arn}; "
+                "this execution changed nothing. Stop that execution first, or re-run after it ends"
+            )
+        return _queued(plan, inp, held_by, holder_arn)
+    # The holder ended (stopped, superseded, timed out, failed) without releasing the
+    # route. Finish what it left: record its promotion if it had passed its final bake,
+    # else fail it back to its recorded weights, before this deployment reads them.
     # The status rule's Lambda, if it runs later, finds the record finished.
-    held_by = str(holder.get("deploymentId", ""))
     held_record = ports.deployments.get(route, held_by) or {}
     if held_record.get("plan") and held_record.get("status") not in TERMINAL:
-        held_plan = load_plan(json.loads(str(held_record["plan"])))
-        error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut"}.get(str(status["status"]), "ExecutionEnded")
-        fail_back(
-            held_plan,
-            holder_arn,
-            error,
-            f"the execution ended {status['status']}; failed back by the next deployment {plan.deployment_id}",
-            ports,
-            inp.now,
-            release=False,
-        )
+        held_plan = Plan.model_validate(json.loads(str(held_record["plan"])))
+        ended = str(status["status"])
+        if ports.sfn.entered_any(holder_arn, PROMOTED_STATES):
+            finish_promotion(held_plan, holder_arn, ports, inp.now, note=f"recorded by {plan.deployment_id}")
+        else:
+            error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut"}.get(ended, "ExecutionEnded")
+            fail_back(
+                held_plan,
+                holder_arn,
+                error,
+                f"the execution ended {ended}; failed back by the next deployment {plan.deployment_id}",
+                ports,
+                inp.now,
+                release=False,
+            )
     if not ports.deployments.take_over(route, holder_arn, plan.deployment_id, inp.execution_arn, now_iso):
-        raise RouteBusy(f"route {plan.record_name} changed hands while taking it over; trying again")
+        return _queued(plan, inp, held_by, holder_arn)  # someone else took it first: ask again
     logger.warning("took over the route from an execution that ended", extra={"holder": holder_arn})
+    return None
+
+
+def _queued(plan: Plan, inp: TaskInput, held_by: str, holder_arn: str) -> dict[str, Any]:
+    since = str(inp.part("run").get("queuedSince") or _iso(inp.now))
+    try:
+        waited = max(0, int((inp.now - datetime.fromisoformat(since)).total_seconds()))
+    except ValueError:  # not our timestamp: start counting now
+        since, waited = _iso(inp.now), 0
+    if waited >= plan.route_busy_timeout_seconds:
+        raise RouteBusyTimeout(
+            f"route {plan.record_name} stayed held by deployment {held_by} ({holder_arn}) for {waited}s, "
+            f"past this stack's RouteBusyTimeoutSeconds of {plan.route_busy_timeout_seconds}s; "
+            "this deployment changed nothing. Re-run it (New execution, same input) once the route is free"
+        )
+    logger.info("route busy: queued", extra={"heldBy": held_by, "holder": holder_arn, "waitedSeconds": waited})
+    return {"busy": True, "queuedSince": since, "heldBy": held_by, "holderExecution": holder_arn, "waited": waited}
 
 
 # ------------------------------------------------------------------ readiness
@@ -210,7 +272,6 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     """Read (or create) the pair and record the weights to restore on failure."""
     plan = inp.plan
     route = plan.route_key
-    record = ports.deployments.get(route, plan.deployment_id) or {}
     pair = _pair(plan, ports)
     created = None
     if pair is None:
@@ -227,20 +288,17 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         )
         pair = _pair(plan, ports)
     assert pair is not None
-    kept = record.get("originalWeights") if record.get("originalExecution") == inp.execution_arn else None
-    original = Weights.model_validate(kept) if kept else pair.weights
+    now_iso = _iso(inp.now)
+    original = Weights.model_validate(
+        ports.deployments.record_original(route, plan.deployment_id, pair.weights.dump(), inp.execution_arn, now_iso)
+    )
     ports.deployments.update(
         route,
         plan.deployment_id,
-        {
-            "originalWeights": original.dump(),
-            "originalExecution": inp.execution_arn,
-            "currentWeights": pair.weights.dump(),
-            "ttlSeconds": pair.ttl_seconds,
-            "updatedAt": _iso(inp.now),
-        },
+        {"currentWeights": pair.weights.dump(), "ttlSeconds": pair.ttl_seconds, "updatedAt": now_iso},
+        owner=inp.execution_arn,
         append_timeline={
-            "at": _iso(inp.now),
+            "at": now_iso,
             "event": "original-weights",
             "weights": original.dump(),
             "createdPair": bool(created),
@@ -286,6 +344,7 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         plan.route_key,
         plan.deployment_id,
         {"step": index, "currentWeights": weights.dump(), "updatedAt": now_iso},
+        owner=inp.execution_arn,
         append_timeline={
             "at": now_iso,
             "event": "step",
@@ -355,6 +414,7 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
             plan.route_key,
             plan.deployment_id,
             {"updatedAt": _iso(inp.now)},
+            owner=inp.execution_arn,
             append_timeline={
                 "at": _iso(inp.now),
                 "event": "baked",
@@ -396,19 +456,44 @@ def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Sign
 
 # --------------------------------------------------------------------- finish
 def promote(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
-    plan = inp.plan
+    """The final bake passed and DNS is at the target: record it, release, notify.
+
+    From here on nothing moves traffic back (invariant 9). A failure here is retried
+    by the state machine, then ends the execution in "Promoted, record not updated",
+    and the status rule's Lambda finishes the bookkeeping; never a fail back.
+    """
+    return finish_promotion(inp.plan, inp.execution_arn, ports, inp.now)
+
+
+def finish_promotion(
+    plan: Plan, execution_arn: str, ports: WorkflowPorts, now: datetime, *, note: str = ""
+) -> dict[str, Any]:
+    """Mark the deployment SUCCEEDED, release the route if this execution holds it, notify.
+    Idempotent: a retry, the status rule and a taking-over deployment may all call it."""
     route = plan.route_key
     record = ports.deployments.get(route, plan.deployment_id) or {}
     started = record.get("startedAt")
-    duration = int((inp.now - datetime.fromisoformat(started)).total_seconds()) if started else None
-    now_iso = _iso(inp.now)
-    ports.deployments.update(
-        route,
-        plan.deployment_id,
-        {"status": SUCCEEDED, "finishedAt": now_iso, "updatedAt": now_iso, "durationSeconds": duration},
-        append_timeline={"at": now_iso, "event": "promoted"},
-    )
-    ports.deployments.release(route, plan.deployment_id)
+    duration = int((now - datetime.fromisoformat(started)).total_seconds()) if started else None
+    now_iso = _iso(now)
+    if record.get("status") != SUCCEEDED:
+        recorded = ports.deployments.update(
+            route,
+            plan.deployment_id,
+            {
+                "status": SUCCEEDED,
+                "finishedAt": now_iso,
+                "updatedAt": now_iso,
+                "durationSeconds": duration,
+                "executionArn": execution_arn,
+                **({"reason": f"promoted; {note}"} if note else {}),
+            },
+            if_not_terminal=True,
+            owner=execution_arn,
+            append_timeline={"at": now_iso, "event": "promoted", **({"note": note} if note else {})},
+        )
+        if not recorded:
+            logger.warning("promotion not recorded: the record finished or changed hands", extra={"record": record})
+    ports.deployments.release(route, execution_arn)
     timeline = (ports.deployments.get(route, plan.deployment_id) or {}).get("timeline", [])
     ports.notifier.publish(
         "promoted",
@@ -418,6 +503,7 @@ def promote(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
             "target": plan.target.color,
             "durationSeconds": duration,
             "timeline": timeline,
+            **({"note": note} if note else {}),
         },
     )
     return {"status": SUCCEEDED, "durationSeconds": duration}
@@ -446,22 +532,32 @@ def fail_back(
     *,
     release: bool = True,
 ) -> dict[str, Any]:
-    """Restore the recorded original weights in one batch; record, notify, release.
+    """Restore the deployment's recorded original weights in one batch; record, notify, release.
 
     Shared by the workflow's Catch path, the status rule's Lambda, and a next
     deployment taking over from an execution that ended without it.
     Idempotent: restoring weights that are already restored changes nothing.
-    It never writes DNS for a route another execution now holds.
+    It never writes DNS for a deployment whose record has finished (promoted, rolled
+    back, rejected), nor for a route that another execution holds.
     """
     route = plan.route_key
     record = ports.deployments.get(route, plan.deployment_id) or {}
-    original = record.get("originalWeights") if record.get("originalExecution") == execution_arn else None
-    not_ours = ""
     holder = ports.deployments.lock_holder(route) or {}
-    if holder and holder.get("executionArn") != execution_arn and holder.get("deploymentId") != plan.deployment_id:
-        logger.warning("the route belongs to another deployment now; DNS left alone", extra={"holder": holder})
+    holds = holder.get("executionArn") == execution_arn
+    status = record.get("status")
+    if status in TERMINAL:
+        if release and holds:
+            ports.deployments.release(route, execution_arn)
+        logger.warning("the deployment had already finished; DNS left alone", extra={"status": status})
+        return _failback_result(error, f"{cause} (the deployment had already finished: {status}; DNS left alone)")
+    original = record.get("originalWeights")
+    not_ours = ""
+    if holder and not holds:
+        logger.warning("the route belongs to another execution now; DNS left alone", extra={"holder": holder})
         original = None
-        not_ours = f"DNS left alone: the route is now held by {holder.get('deploymentId')}"
+        not_ours = (
+            f"DNS left alone: the route is now held by {holder.get('deploymentId')} ({holder.get('executionArn')})"
+        )
     change_id = None
     restored = None
     if original:
@@ -490,10 +586,12 @@ def fail_back(
             "updatedAt": now_iso,
             "restoredWeights": restored.dump() if restored else None,
         },
+        if_not_terminal=True,
+        owner=execution_arn,
         append_timeline={"at": now_iso, "event": "rolled-back", "error": error, "cause": cause},
     )
     if release:
-        ports.deployments.release(route, plan.deployment_id)
+        ports.deployments.release(route, execution_arn)
     ports.notifier.publish(
         "rolled-back",
         f"Weightshift: {plan.target.color} rolled back ({error})",
@@ -507,11 +605,20 @@ def fail_back(
     )
     logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
     return {
+        **_failback_result(error, f"{cause} ({where}; {outcome})"),
         "changed": change_id is not None,
         "changeId": change_id,
-        "error": error,
-        "cause": f"{cause} ({where}; {outcome})",
         "restoredWeights": restored.dump() if restored else None,
+    }
+
+
+def _failback_result(error: str, cause: str) -> dict[str, Any]:
+    return {
+        "changed": False,
+        "changeId": None,
+        "error": error,
+        "cause": cause,
+        "restoredWeights": None,
         "syncPolls": {"n": 0},
     }
 
@@ -522,31 +629,35 @@ def failback_task(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
 
 def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
-    """Preflight refused the plan: nothing in DNS was changed. Record why."""
+    """Preflight refused the plan, or the route stayed busy: nothing in DNS was changed.
+    Record why (only on a record this execution owns) and tell people."""
     error, cause = describe_failure(inp.part("failure"))
     try:
         plan = inp.plan
-    except InvalidPlan as exc:
+    except InvalidPlan as exc:  # not a plan this stack accepts: no record of ours to touch
         return {"error": error, "cause": f"{cause} ({exc})"}
     now_iso = _iso(inp.now)
-    record = ports.deployments.get(plan.route_key, plan.deployment_id)
-    if record is not None and record.get("status") not in TERMINAL:
-        ports.deployments.update(
-            plan.route_key,
-            plan.deployment_id,
-            {
-                "status": REJECTED,
-                "reason": f"{error}: {cause}",
-                "error": error,
-                "updatedAt": now_iso,
-                "finishedAt": now_iso,
-                "executionArn": inp.execution_arn,
-            },
-            append_timeline={"at": now_iso, "event": "rejected", "error": error, "cause": cause},
-        )
-    holder = ports.deployments.lock_holder(plan.route_key) or {}
-    if holder.get("executionArn") == inp.execution_arn:
-        ports.deployments.release(plan.route_key, plan.deployment_id)
+    ports.deployments.update(
+        plan.route_key,
+        plan.deployment_id,
+        {
+            "status": REJECTED,
+            "reason": f"{error}: {cause}",
+            "error": error,
+            "updatedAt": now_iso,
+            "finishedAt": now_iso,
+            "executionArn": inp.execution_arn,
+        },
+        if_not_terminal=True,
+        owner=inp.execution_arn,
+        append_timeline={"at": now_iso, "event": "rejected", "error": error, "cause": cause},
+    )
+    ports.deployments.release(plan.route_key, inp.execution_arn)
+    ports.notifier.publish(
+        "rejected",
+        f"Weightshift: canary to {plan.target.color} not started ({error})",
+        {"deploymentId": plan.deployment_id, "target": plan.target.color, "error": error, "reason": cause},
+    )
     return {"error": error, "cause": f"{cause} (nothing in DNS was changed)"}
 
 
@@ -554,24 +665,38 @@ def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 ABORT_STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")
 
 
-def on_execution_ended(detail: dict[str, Any], ports: WorkflowPorts, now: datetime) -> dict[str, Any]:
-    """An execution ended without finishing its deployment (a console Stop, a
-    timeout, or a failure outside any Catch): fail back unless it already finished."""
+def on_execution_ended(
+    detail: dict[str, Any], config: RouteConfig, ports: WorkflowPorts, now: datetime
+) -> dict[str, Any]:
+    """An execution ended without finishing its deployment (a console Stop, a timeout,
+    or a failure outside any Catch): finish it. If it had passed its final bake, record
+    the promotion; otherwise fail back, unless its deployment already finished or the
+    route belongs to another execution. The route and the deployment's plan come from
+    this stack and its record, never from the execution's input (invariant 8)."""
     status = str(detail.get("status", ""))
     execution_arn = str(detail.get("executionArn", ""))
     if status not in ABORT_STATUSES:
         return {"action": "none", "reason": f"status {status} needs no fail-back"}
     try:
-        state = json.loads(detail.get("input") or "{}")
-        plan = load_plan(state)
-    except (ValueError, InvalidPlan) as exc:
-        return {"action": "none", "reason": f"input is not a Weightshift plan: {exc}"}
-    record = ports.deployments.get(plan.route_key, plan.deployment_id)
-    holder = ports.deployments.lock_holder(plan.route_key) or {}
+        deployment_id = str(json.loads(detail.get("input") or "{}")["deploymentId"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"action": "none", "reason": f"input names no deployment: {exc!r}"}
+    route = config.route_key
+    record = ports.deployments.get(route, deployment_id)
+    if record is None or not record.get("plan"):
+        return {"action": "none", "reason": f"no deployment {deployment_id} on this stack's route"}
+    holder = ports.deployments.lock_holder(route) or {}
     holds_lock = holder.get("executionArn") == execution_arn
-    owns_record = bool(record) and record.get("executionArn") == execution_arn  # type: ignore[union-attr]
-    if not holds_lock and (not owns_record or (record or {}).get("status") in TERMINAL):
-        return {"action": "none", "reason": "the deployment had already finished"}
+    if not holds_lock and record.get("executionArn") != execution_arn:
+        return {"action": "none", "reason": "this execution never held the route"}
+    if record.get("status") in TERMINAL:
+        if holds_lock:
+            ports.deployments.release(route, execution_arn)
+        return {"action": "none", "reason": f"the deployment had already finished ({record.get('status')})"}
+    plan = Plan.model_validate(json.loads(str(record["plan"])))  # written by our own claim: trusted
+    if ports.sfn.entered_any(execution_arn, PROMOTED_STATES):
+        result = finish_promotion(plan, execution_arn, ports, now, note=f"execution ended {status} after promotion")
+        return {"action": "promoted", **result}
     error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut", "FAILED": "ExecutionFailed"}[status]
     cause = str(detail.get("cause") or detail.get("error") or "")
     cause = {

@@ -392,7 +392,7 @@ def test_abort_that_never_sees_the_fail_back_times_out_clearly(env: Env) -> None
     # Clean up as an operator would: put the weights back and free the route.
     patches.INVOKE_HOOKS.clear()
     env.table.update(env.route, record["deploymentId"], {"status": "ROLLED_BACK", "reason": "test cleanup"})
-    env.table.release(env.route, record["deploymentId"])
+    env.table.release(env.route, record["executionArn"])
     set_weights(env, blue=100, green=0)
 
 

@@ -129,7 +129,12 @@ def test_the_dedupe_key_is_deployment_and_route(rig: TriggerRig) -> None:
     for name in (here["deployment_id"], there["deployment_id"]):
         assert NAME_RULE.match(name), name
     assert len(rig.deployment_records()) == 2
-    assert {d["status"] for d in rig.settle()} == {"SUCCEEDED"}
+    ended = {d["name"]: d for d in rig.settle()}
+    assert ended[here["deployment_id"]]["status"] == "SUCCEEDED"
+    # The state machine belongs to this stack's route: an input for another record is
+    # refused before any DNS change (design.md, invariant 8).
+    assert ended[there["deployment_id"]]["status"] == "FAILED"
+    assert ended[there["deployment_id"]]["error"] == "InvalidPlan"
 
 
 # ------------------------------------------------------------------ 2. no lost trigger

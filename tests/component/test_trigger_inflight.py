@@ -10,7 +10,7 @@ The rule (weightshift.decisions.supersedes):
   and runs when the current canary ends.
 
 The first canary is held at its first bake (green=10) with a CLOCK hook; the second
-execution's RouteBusy retries are held until the route is free. Every DNS-writing
+execution's "Wait for the route" waits are held until the route is free. Every DNS-writing
 Lambda call is recorded with the lock holder at that moment.
 """
 
@@ -53,7 +53,7 @@ class Traffic:
                 self.held = wait.execution
                 self.first_at_bake.set()
                 self.release_first.wait(HOLD_SECONDS)
-        elif wait.kind == "retry":  # only a RouteBusy preflight retries in these tests
+        elif wait.state == "Wait for the route":  # the queued execution, in line for the route
             self.queued.set()
             self.release_queue.wait(HOLD_SECONDS)
 

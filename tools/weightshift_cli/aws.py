@@ -59,6 +59,7 @@ PARAMETERS = {
     "StepIntervalSeconds": "step_interval_seconds",
     "HealthPollSeconds": "poll_seconds",
     "ReadinessTimeoutSeconds": "readiness_timeout_seconds",
+    "RouteBusyTimeoutSeconds": "route_busy_timeout_seconds",
     "AlarmNames": "alarm_names",
     "BlueHealthCheckId": "blue_health_check_id",
     "GreenHealthCheckId": "green_health_check_id",

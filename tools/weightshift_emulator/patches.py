@@ -13,6 +13,9 @@ internal that fails loudly if an upgrade moves it.
   same guarantee, so concurrency tests exercise our code, not moto's race.
 - Route 53 health-check status: moto hard-codes "Healthy"; we let a test mark
   a check unhealthy.
+- DynamoDB faults: a test may make a table operation fail with a server-side error
+  (InternalServerError, throttling) the way DynamoDB does; boto3's own retries still
+  run against it, as they do on AWS.
 - StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
   on the ABORTED execution and in its status-change event), and fails when the
   stop comes before the execution's worker is ready; both fixed here.
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto.awslambda_simple.models as lambda_simple
+import moto.dynamodb.exceptions as ddb_exceptions
 import moto.dynamodb.models as ddb_models
 import moto.route53.responses as r53_responses
 import moto.stepfunctions.models as sfn_models
@@ -216,10 +220,65 @@ def _invoke(
 _DDB_LOCK = threading.RLock()
 
 
-def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+@dataclass
+class DdbFault:
+    """Fail ``times`` calls of a DynamoDB ``operation`` whose key's sort key starts with
+    ``sort_key`` (or any key, if empty) with ``code``.
+
+    Codes DynamoDB really returns for a server-side fault, and that boto3 retries by
+    itself before the caller sees them (botocore's retry config: 5xx and throttling
+    errors; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html):
+    ``InternalServerError``, ``ProvisionedThroughputExceededException``,
+    ``ThrottlingException``, ``RequestLimitExceeded``. A persistent fault needs
+    ``times`` above the SDK's attempts to reach the caller.
+    """
+
+    operation: str  # put_item | update_item | delete_item | get_item
+    code: str = "InternalServerError"
+    sort_key: str = ""
+    times: int = 1_000_000
+    hits: int = 0
+
+    def matches(self, operation: str, key: Any) -> bool:
+        if operation != self.operation or self.hits >= self.times:
+            return False
+        sk = key.get("sk") if isinstance(key, dict) else None
+        value = sk.get("S") if isinstance(sk, dict) else getattr(sk, "value", sk)
+        return str(value or "").startswith(self.sort_key)
+
+
+DDB_FAULTS: list[DdbFault] = []
+
+
+class _DdbServerError(ddb_exceptions.DynamodbException):  # type: ignore[misc]  # moto ships no type hints
+    def __init__(self, code: str) -> None:
+        super().__init__(ddb_exceptions.ERROR_TYPE_PREFIX + code, f"simulated {code}")
+        self.code = 500 if code == "InternalServerError" else 400  # HTTP status, as DynamoDB answers
+
+
+def _inject_ddb_fault(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    key = next((kwargs[k] for k in ("key", "keys", "item_attrs") if k in kwargs), args[2] if len(args) > 2 else None)
+    with _DDB_LOCK:
+        for fault in DDB_FAULTS:
+            if fault.matches(operation, key):
+                fault.hits += 1
+                raise _DdbServerError(fault.code)
+
+
+def _locked(original: Callable[..., Any], operation: str = "") -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _inject_ddb_fault(operation, args, kwargs)
         with _DDB_LOCK:
             return original(*args, **kwargs)
+
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _faulty(original: Callable[..., Any], operation: str) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _inject_ddb_fault(operation, args, kwargs)
+        return original(*args, **kwargs)
 
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
     return wrapper
@@ -298,7 +357,9 @@ def install() -> None:
     table = ddb_models.DynamoDBBackend
     for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
         _ORIGINAL[f"ddb_{name}"] = getattr(table, name)
-        setattr(table, name, _locked(getattr(table, name)))
+        setattr(table, name, _locked(getattr(table, name), name))
+    _ORIGINAL["ddb_get_item"] = table.get_item
+    table.get_item = _faulty(table.get_item, "get_item")
     _ORIGINAL["stop_response"] = sfn_responses.StepFunctionResponse.stop_execution
     sfn_responses.StepFunctionResponse.stop_execution = _stop_execution_response
     _ORIGINAL["stop"] = sfn_models.StateMachine.stop_execution
@@ -317,4 +378,5 @@ def reset() -> None:
     CLOCK.scale = 0.0
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
+    DDB_FAULTS.clear()
     cleanup_environment()

@@ -145,7 +145,12 @@ class Deployments:
 
     # ---------------------------------------------------------------- the lock
     def acquire(self, route: str, deployment_id: str, execution_arn: str, now_iso: str) -> dict[str, Any] | None:
-        """Take the route's lock. Returns None on success, else the current holder."""
+        """Take the route's lock for one execution. Returns None on success, else the holder.
+
+        The lock belongs to an execution, not to a deployment: a second execution of the
+        same deployment (a console "New execution" while the first runs) is another writer
+        and is refused like any other (design.md, invariant 4).
+        """
         try:
             self._ddb.put_item(
                 TableName=self._table,
@@ -156,8 +161,8 @@ class Deployments:
                     "executionArn": {"S": execution_arn},
                     "acquiredAt": {"S": now_iso},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR deploymentId = :d OR executionArn = :e",
-                ExpressionAttributeValues={":d": {"S": deployment_id}, ":e": {"S": execution_arn}},
+                ConditionExpression="attribute_not_exists(pk) OR executionArn = :e",
+                ExpressionAttributeValues={":e": {"S": execution_arn}},
             )
             return None
         except ClientError as exc:
@@ -194,18 +199,43 @@ class Deployments:
                 return False
             raise
 
-    def release(self, route: str, deployment_id: str) -> None:
-        """Release the lock if this deployment holds it (idempotent)."""
+    def release(self, route: str, execution_arn: str) -> None:
+        """Release the lock if this execution holds it (idempotent)."""
         try:
             self._ddb.delete_item(
                 TableName=self._table,
                 Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}},
-                ConditionExpression="deploymentId = :d",
-                ExpressionAttributeValues={":d": {"S": deployment_id}},
+                ConditionExpression="executionArn = :e",
+                ExpressionAttributeValues={":e": {"S": execution_arn}},
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
+
+    def record_original(
+        self, route: str, deployment_id: str, weights: dict[str, int], execution_arn: str, now_iso: str
+    ) -> dict[str, int]:
+        """Record the weights to restore, once per deployment; return what is recorded.
+
+        A conditional write: the first execution to record wins, and no later one (a
+        re-run, a redrive, a racing console execution) can overwrite it (invariant 5).
+        """
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=_key(deployment_key(route, deployment_id)),
+                UpdateExpression="SET originalWeights = :w, originalExecution = :e, originalAt = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(originalWeights)",
+                ExpressionAttributeValues={":w": _attr(weights), ":e": {"S": execution_arn}, ":now": {"S": now_iso}},
+            )
+            return weights
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+        kept = (self.get(route, deployment_id) or {}).get("originalWeights")
+        if not isinstance(kept, dict):
+            raise LookupError(f"deployment {deployment_id} has no record on {route}")
+        return {str(k): int(v) for k, v in kept.items()}
 
     # --------------------------------------------------------------- progress
     def update(
@@ -215,9 +245,11 @@ class Deployments:
         fields: dict[str, Any],
         *,
         if_not_terminal: bool = False,
+        owner: str | None = None,
         append_timeline: dict[str, Any] | None = None,
     ) -> bool:
-        """Set fields on a record. With ``if_not_terminal``, only while it has not finished."""
+        """Set fields on a record. With ``if_not_terminal``, only while it has not finished;
+        with ``owner``, only while that execution owns the record (or no execution does yet)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets = []
@@ -243,6 +275,10 @@ class Deployments:
             for i, status in enumerate(sorted(TERMINAL)):
                 values[f":t{i}"] = {"S": status}
             condition += " AND NOT #st IN (" + ", ".join(f":t{i}" for i in range(len(TERMINAL))) + ")"
+        if owner is not None:
+            names["#owner"] = "executionArn"
+            values[":owner"] = {"S": owner}
+            condition += " AND (attribute_not_exists(#owner) OR #owner = :owner)"
         kwargs["ConditionExpression"] = condition
         try:
             self._ddb.update_item(**kwargs)

@@ -52,3 +52,22 @@ class StepFunctions:
             if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
                 return {"status": "MISSING"}
             raise
+
+    def entered_any(self, execution_arn: str, state_names: frozenset[str]) -> bool:
+        """Did the execution ever enter one of these states?
+
+        Used to tell a promoted execution (it entered "Promote": the final bake passed and
+        DNS is at the target) from one to fail back, from AWS's own history rather than
+        from bookkeeping that may itself have failed. The states asked about are the last
+        ones an execution can enter, so the newest page of history (reverse order) holds
+        them: Promote's retries add about 3 events each, far under 100.
+        """
+        try:
+            page = self._sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=100)
+        except ClientError as exc:
+            if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+                return False
+            raise
+        return any(
+            (event.get("stateEnteredEventDetails") or {}).get("name") in state_names for event in page.get("events", [])
+        )

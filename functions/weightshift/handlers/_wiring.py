@@ -14,7 +14,7 @@ from weightshift.adapters.notify import Notifier
 from weightshift.adapters.route53 import Route53
 from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.observability import logger
-from weightshift.settings import load_resources
+from weightshift.settings import RouteConfig, load_resources, load_route_config
 from weightshift.workflow import TaskInput, WorkflowPorts
 
 
@@ -36,4 +36,11 @@ def task_input(event: dict[str, Any]) -> TaskInput:
     assert isinstance(state, dict)
     if state.get("deploymentId"):
         logger.set_correlation_id(str(state["deploymentId"]))
-    return TaskInput(state=state, execution_arn=str(event.get("executionArn", "")), now=datetime.now(UTC))
+    return TaskInput(
+        state=state, execution_arn=str(event.get("executionArn", "")), now=datetime.now(UTC), config=route_config()
+    )
+
+
+def route_config() -> RouteConfig:
+    """The stack's route, sides and gates: what every execution input is checked against."""
+    return load_route_config(os.environ)

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from weightshift import workflow
-from weightshift.handlers._wiring import ports
+from weightshift.handlers._wiring import ports, route_config
 from weightshift.observability import logger, metrics, tracer
 
 
@@ -21,8 +21,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("not a Step Functions Execution Status Change event; ignored")
         return {"action": "none", "reason": "malformed event"}
     started = datetime.now(UTC)
-    result = workflow.on_execution_ended(detail, ports(), started)
+    result = workflow.on_execution_ended(detail, route_config(), ports(), started)
     logger.info(f"execution ended ({detail.get('status')}): {result['action']}", extra=result)
+    if result["action"] == "promoted":
+        metrics.add_metric(name="DeploymentPromoted", unit=MetricUnit.Count, value=1)
     if result["action"] == "failed-back":
         metrics.add_metric(name="DeploymentRolledBack", unit=MetricUnit.Count, value=1)
         latency = (datetime.now(UTC) - started).total_seconds() * 1000
