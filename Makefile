@@ -6,6 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
+# checkov pins many packages of its own (an older boto3/botocore among them) that
+# would clash with aws-sam-cli and moto in .venv, so it gets a venv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -23,6 +28,11 @@ $(STAMP): pyproject.toml
 $(ASL_VALIDATOR):
 	npm install --silent --no-audit --no-fund --prefix .tools asl-validator@4.0.0
 
+$(CHECKOV): Makefile
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+	touch $(CHECKOV)
+
 demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release, then a bad one
 	$(BIN)/python -m weightshift_cli.demo
 
@@ -36,9 +46,10 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy
 
-validate: $(STAMP) $(ASL_VALIDATOR) ## sam validate --lint, cfn-lint, asl-validator
+validate: $(STAMP) $(ASL_VALIDATOR) $(CHECKOV) ## sam validate --lint, cfn-lint, checkov, asl-validator
 	$(BIN)/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV) --skip-download --framework cloudformation -f template.yaml --compact --quiet
 	$(BIN)/python tools/substitute_asl.py statemachine/canary.asl.json .tools/canary.asl.json
 	$(ASL_VALIDATOR) --json-path .tools/canary.asl.json
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from weightshift.models import Color, EcsDeployment, EcsTaskEvent, Weights
 from weightshift.plan import ecs_deployment_of
-from weightshift.settings import RouteConfig
+from weightshift.settings import RouteConfig, StackScope
 
 ECS_SOURCE = "aws.ecs"
 TASK_STATE_CHANGE = "ECS Task State Change"
@@ -36,11 +36,23 @@ class Candidate:
         return "blue" if self.target == "green" else "green"
 
 
-def cluster_matches(cluster_arn: str, cluster_name: str) -> bool:
-    """``arn:<partition>:ecs:<region>:<account>:cluster/<name>`` or the bare name."""
-    if cluster_arn == cluster_name:
-        return True
-    return cluster_arn.startswith("arn:") and cluster_arn.split(":", 5)[-1] == f"cluster/{cluster_name}"
+def out_of_scope(event: EcsTaskEvent, scope: StackScope | None) -> Ignore | None:
+    """An event from another account, region or cluster than the stack's is not ours.
+
+    The rule's pattern already filters on the cluster ARN; this holds without it (a
+    pattern edited by hand, a cross-account bus, an event replayed into the wrong
+    stack). The whole ARN is compared, so a same-named cluster in another partition,
+    region or account does not match, nor does a bare cluster name.
+    """
+    if scope is None:
+        return Ignore("no-stack-scope", "the stack's cluster ARN is not configured (CLUSTER_ARN): nothing is in scope")
+    if event.account != scope.account:
+        return Ignore("foreign-account", f"event from account {event.account}, the stack's is {scope.account}")
+    if event.region != scope.region:
+        return Ignore("foreign-region", f"event from region {event.region}, the stack's is {scope.region}")
+    if event.detail.clusterArn != scope.cluster_arn:
+        return Ignore("foreign-cluster", f"cluster {event.detail.clusterArn} is not the stack's {scope.cluster_arn}")
+    return None
 
 
 def classify(event: EcsTaskEvent, config: RouteConfig) -> Candidate | Ignore:
@@ -48,8 +60,9 @@ def classify(event: EcsTaskEvent, config: RouteConfig) -> Candidate | Ignore:
     detail = event.detail
     if event.source != ECS_SOURCE or event.detail_type != TASK_STATE_CHANGE:
         return Ignore("foreign-event", f"source={event.source!r} detail-type={event.detail_type!r}")
-    if not cluster_matches(detail.clusterArn, config.cluster_name):
-        return Ignore("foreign-cluster", f"cluster {detail.clusterArn} is not {config.cluster_name}")
+    foreign = out_of_scope(event, config.scope)
+    if foreign is not None:
+        return foreign
     color = config.color_of_group(detail.group)
     if color is None:
         return Ignore("foreign-service", f"group {detail.group!r} is neither blue nor green service")

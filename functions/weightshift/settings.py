@@ -6,12 +6,29 @@ deployment fails with a message that names the variable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from weightshift.errors import InvalidPlan
 from weightshift.models import Color, SideSpec, route_key
+
+# arn:<partition>:ecs:<region>:<account>:cluster/<name>, as the template builds it.
+CLUSTER_ARN_RE = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/(?P<name>[A-Za-z0-9_-]{1,255})$"
+)
+
+
+@dataclass(frozen=True)
+class StackScope:
+    """Where the stack lives: the only account, region and cluster whose events it acts on."""
+
+    partition: str
+    region: str
+    account: str
+    cluster_arn: str
 
 
 class RouteConfig(BaseModel):
@@ -20,6 +37,8 @@ class RouteConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     cluster_name: str = Field(min_length=1)
+    # Only the trigger gets it (the template's CLUSTER_ARN): see load_trigger_config.
+    cluster_arn: str | None = None
     blue_service_name: str = Field(min_length=1)
     green_service_name: str = Field(min_length=1)
     hosted_zone_id: str = Field(min_length=1)
@@ -47,7 +66,7 @@ class RouteConfig(BaseModel):
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
 
-    @field_validator("blue_health_check_id", "green_health_check_id", mode="before")
+    @field_validator("blue_health_check_id", "green_health_check_id", "cluster_arn", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
@@ -55,6 +74,28 @@ class RouteConfig(BaseModel):
     @property
     def route_key(self) -> str:
         return route_key(self.hosted_zone_id, self.record_name)
+
+    @field_validator("cluster_arn")
+    @classmethod
+    def _cluster_arn_of_the_cluster(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        match = CLUSTER_ARN_RE.match(value)
+        if match is None:
+            raise ValueError(
+                f"{value!r} is not an ECS cluster ARN (arn:<partition>:ecs:<region>:<account>:cluster/<name>)"
+            )
+        if match["name"] != info.data.get("cluster_name"):
+            raise ValueError(f"{value} does not name the cluster {info.data.get('cluster_name')!r}")
+        return value
+
+    @property
+    def scope(self) -> StackScope | None:
+        """The stack's account, region and cluster, from configuration (never from an event)."""
+        match = CLUSTER_ARN_RE.match(self.cluster_arn or "")
+        if match is None:
+            return None
+        return StackScope(match["partition"], match["region"], match["account"], match[0])
 
     def side(self, color: Color) -> SideSpec:
         if color == "blue":
@@ -83,6 +124,7 @@ class RouteConfig(BaseModel):
 
 ENV_NAMES = {
     "cluster_name": "CLUSTER_NAME",
+    "cluster_arn": "CLUSTER_ARN",
     "blue_service_name": "BLUE_SERVICE_NAME",
     "green_service_name": "GREEN_SERVICE_NAME",
     "hosted_zone_id": "HOSTED_ZONE_ID",
@@ -133,6 +175,17 @@ def load_route_config(environ: Mapping[str, str]) -> RouteConfig:
         return RouteConfig.model_validate(_read(ENV_NAMES, environ))
     except ValidationError as exc:
         raise InvalidPlan(f"bad Weightshift configuration: {_explain(exc, ENV_NAMES)}") from exc
+
+
+def load_trigger_config(environ: Mapping[str, str]) -> RouteConfig:
+    """The trigger's configuration: the route, plus the scope its events must come from."""
+    config = load_route_config(environ)
+    if config.scope is None:
+        raise InvalidPlan(
+            f"bad Weightshift configuration: {ENV_NAMES['cluster_arn']}: required by the trigger "
+            "(the ARN of the stack's ECS cluster, which fixes the partition, region and account)"
+        )
+    return config
 
 
 def load_resources(environ: Mapping[str, str]) -> Resources:

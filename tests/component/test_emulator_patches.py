@@ -234,6 +234,61 @@ def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
     assert all(o["StatusReport"]["Status"].startswith("Failure") for o in sick)
 
 
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("Throttling", "Route53.ThrottlingException"),  # not modelled by botocore: a plain ClientError
+        ("PriorRequestNotComplete", "Route53.PriorRequestNotCompleteException"),  # modelled: its own class
+        ("NoSuchChange", "Route53.NoSuchChangeException"),
+    ],
+)
+def test_aws_sdk_task_error_names(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, code: str, expected: str
+) -> None:
+    """StateTaskServiceAwsSdk._normalise_service_error_name and _normalise_exception_name:
+    an aws-sdk task's error is named as AWS names it, ``Route53.<Code>Exception``
+    (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html),
+    not moto's ``route53.route53Exception`` / ``route53.<Class>Exception``."""
+    cls = internal(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+        "StateTaskServiceAwsSdk",
+    )
+    source = inspect.getsource(cls._from_error)
+    for method in ("_normalise_service_error_name", "_normalise_exception_name"):
+        assert method in source, f"moto's aws-sdk task no longer names its errors with {method}: moto upgrade?"
+    expect_params(
+        "StateTaskServiceAwsSdk._normalise_exception_name",
+        patches._ORIGINAL["sdk_exception"],
+        ["norm_service_name", "ex"],
+    )
+    r53 = internal("moto.route53.responses", "Route53")
+    fault = internal("moto.route53.exceptions", "Route53ClientError")
+
+    def get_change(self: Any) -> Any:
+        raise fault(code, f"simulated {code}")
+
+    monkeypatch.setattr(r53, "get_change", get_change)
+    desc = run_machine(
+        aws,
+        {
+            "StartAt": "Sync",
+            "States": {
+                "Sync": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:route53:getChange",
+                    "Parameters": {"Id": "C0123456789"},
+                    "Catch": [{"ErrorEquals": [expected], "ResultPath": "$.error", "Next": "Caught"}],
+                    "End": True,
+                },
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    assert desc["status"] == "SUCCEEDED", f"{code} was not named {expected}: {desc.get('error')}"
+    assert json.loads(desc["output"])["error"]["Error"] == expected
+    assert patches.sdk_error_name("route53", "InvalidInputException") == "Route53.InvalidInputException"
+
+
 # ============================================================ cfn_patches.py
 def _stack(aws: dict[str, Any], name: str, template: dict[str, Any], **params: str) -> None:
     aws["cloudformation"].create_stack(

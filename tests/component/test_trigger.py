@@ -352,6 +352,13 @@ JUNK: dict[str, tuple[Callable[[], Any], str]] = {
         _with("detail.clusterArn", "arn:aws:ecs:us-east-1:123456789012:shop"),
         "foreign-cluster",
     ),
+    # The stack's cluster name, in another account or region (a cross-account bus, a copied rule).
+    "same-cluster-name-other-account": (lambda: load_event("green-task-running-other-account.json"), "foreign-account"),
+    "envelope-other-region": (_with("region", "eu-west-1"), "foreign-region"),
+    "cluster-arn-other-region": (
+        _with("detail.clusterArn", "arn:aws:ecs:eu-west-1:123456789012:cluster/shop"),
+        "foreign-cluster",
+    ),
     "other-service": (_with("detail.group", "service:shop-green-canary"), "foreign-service"),
     "standalone-task": (_with("detail.group", "family:shop-green"), "foreign-service"),
     "stopped-sample": (lambda: load_event("green-task-stopped.json"), "not-running"),
@@ -382,6 +389,35 @@ def test_malformed_truncated_and_foreign_events_are_logged_and_ignored(rig: Trig
     assert not problems, "\n".join(problems)
     assert rig.items() == [], "an ignored event must write nothing"
     assert rig.executions() == []
+
+
+def test_a_release_of_a_same_named_cluster_in_another_account_or_region_starts_nothing(rig: TriggerRig) -> None:
+    """Issue 7, section 5: the cluster was matched by its name suffix, the envelope never read.
+    Only the rule's pattern kept these out; the trigger now checks them against CLUSTER_ARN."""
+    rig.set_pair(blue=100, green=0)
+    other_account = load_event("green-task-running-other-account.json")  # real format, account 210987654321
+    other_region = load_event("green-task-running.json")
+    other_region["region"] = "eu-west-1"
+    other_region["detail"]["clusterArn"] = "arn:aws:ecs:eu-west-1:123456789012:cluster/shop"
+    forwarded = load_event("green-task-running.json")  # our cluster's ARN, but another account's envelope
+    forwarded["account"] = "210987654321"
+
+    outcomes = [rig.send(e) for e in (other_account, other_region, forwarded)]
+
+    assert [(o["decision"], o["reason"]) for o in outcomes] == [
+        ("ignored", "foreign-account"),
+        ("ignored", "foreign-region"),
+        ("ignored", "foreign-account"),
+    ]
+    lines = rig.decision_lines()
+    assert [line["reason"] for line in lines] == ["foreign-account", "foreign-region", "foreign-account"]
+    assert all("123456789012" in line["detail"] or "us-east-1" in line["detail"] for line in lines)
+    assert rig.items() == []
+    assert rig.executions() == []
+    assert rig.env["CLUSTER_ARN"] == "arn:aws:ecs:us-east-1:123456789012:cluster/shop"  # from the template
+
+    # The counterpart: the same release in the stack's own account and region starts a canary.
+    assert rig.send(load_event("green-task-running.json"))["decision"] == "started"
 
 
 # ------------------------------------------------------------------ 6. one line + one metric

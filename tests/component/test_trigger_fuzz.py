@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import Field, TypeAdapter, ValidationError
-from weightshift.decisions import cluster_matches
 from weightshift_emulator.world import Surroundings
 
 from tests.component.test_trigger_harness import TriggerRig, trigger_rig
@@ -66,7 +65,7 @@ REQUIRED = [
 
 
 def _not_our_cluster(value: Any) -> bool:
-    return not (isinstance(value, str) and cluster_matches(value, "shop"))
+    return value != VALID["detail"]["clusterArn"]  # only the stack's exact cluster ARN is ours
 
 
 def _other(near_misses: list[Any], keep: Any) -> st.SearchStrategy[Any]:
@@ -91,9 +90,18 @@ BREAKERS: dict[str, st.SearchStrategy[tuple[str, tuple[str, ...], Any]]] = {
             "shop2",
             "arn:aws:ecs:us-east-1:123456789012:cluster/shop-2",
             "arn:aws:ecs:us-east-1:123456789012:cluster/Shop",
+            "arn:aws:ecs:us-east-1:210987654321:cluster/shop",
+            "arn:aws:ecs:eu-west-1:123456789012:cluster/shop",
+            "shop",
         ],
         _not_our_cluster,
     ).map(lambda v: ("set", ("detail", "clusterArn"), v)),
+    "account": _other(["210987654321", "123456789013", " 123456789012"], lambda v: v != VALID["account"]).map(
+        lambda v: ("set", ("account",), v)
+    ),
+    "region": _other(["eu-west-1", "us-east-2", "US-EAST-1"], lambda v: v != VALID["region"]).map(
+        lambda v: ("set", ("region",), v)
+    ),
     "group": _other(
         ["service:shop", "service:shop-green2", "family:shop-green", "service:SHOP-GREEN"], lambda v: v not in GROUPS
     ).map(lambda v: ("set", ("detail", "group"), v)),
@@ -148,6 +156,8 @@ def rig(aws: dict[str, Any], world: Surroundings) -> Iterator[TriggerRig]:
 @example(event=_changed(("detail", "group"), "service:shop"))
 @example(event=_changed(("detail", "clusterArn"), "arn:aws:ecs:us-east-1:123456789012:cluster/shop-2"))
 @example(event=_changed(("source",), "aws.ec2"))
+@example(event=_changed(("account",), "210987654321"))
+@example(event=_changed(("region",), "eu-west-1"))
 @example(event=_changed(("detail", "desiredStatus"), "STOPPED"))
 def test_generated_junk_is_logged_and_ignored_and_writes_nothing(rig: TriggerRig, event: Any) -> None:
     """Arbitrary JSON, or the valid sample broken in one way (the unbroken sample starts a

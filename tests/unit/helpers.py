@@ -16,6 +16,7 @@ EVENTS = ROOT / "events"
 def make_config(**overrides: Any) -> RouteConfig:
     values: dict[str, Any] = {
         "cluster_name": "shop",
+        "cluster_arn": "arn:aws:ecs:us-east-1:123456789012:cluster/shop",
         "blue_service_name": "shop-blue",
         "green_service_name": "shop-green",
         "hosted_zone_id": "Z0123456789ABCDEFGHIJ",

@@ -9,7 +9,7 @@ from weightshift.decisions import (
     InFlight,
     against_traffic,
     classify,
-    cluster_matches,
+    out_of_scope,
     supersedes,
 )
 from weightshift.models import Weights
@@ -26,19 +26,49 @@ def _candidate(target="green", deployment=GREEN_DEPLOYMENT) -> Candidate:
     )
 
 
-# ------------------------------------------------------------------ cluster_matches
+# ------------------------------------------------------------------ out_of_scope
+OUR_CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/shop"
+
+
 @pytest.mark.parametrize(
-    ("cluster_arn", "name", "expected"),
+    ("envelope", "cluster_arn", "reason"),
     [
-        ("arn:aws:ecs:us-east-1:123456789012:cluster/shop", "shop", True),
-        ("arn:aws-cn:ecs:cn-north-1:123456789012:cluster/shop", "shop", True),
-        ("shop", "shop", True),
-        ("arn:aws:ecs:us-east-1:123456789012:cluster/shop-staging", "shop", False),
-        ("arn:aws:ecs:us-east-1:123456789012:service/shop", "shop", False),
+        # The same cluster name in another account, region or partition: a suffix match said "ours".
+        ({}, "arn:aws:ecs:us-east-1:210987654321:cluster/shop", "foreign-cluster"),
+        ({}, "arn:aws:ecs:eu-west-1:123456789012:cluster/shop", "foreign-cluster"),
+        ({}, "arn:aws-cn:ecs:us-east-1:123456789012:cluster/shop", "foreign-cluster"),
+        ({}, "shop", "foreign-cluster"),  # a bare name says nothing about where it runs
+        ({}, "arn:aws:ecs:us-east-1:123456789012:cluster/shop-staging", "foreign-cluster"),
+        # The envelope is checked on its own: an event forwarded from another account or region.
+        ({"account": "210987654321"}, OUR_CLUSTER, "foreign-account"),
+        ({"region": "eu-west-1"}, OUR_CLUSTER, "foreign-region"),
+        (
+            {"account": "210987654321", "region": "eu-west-1"},
+            "arn:aws:ecs:eu-west-1:210987654321:cluster/shop",
+            "foreign-account",
+        ),
     ],
 )
-def test_cluster_matches_by_arn_in_any_partition_or_by_bare_name(cluster_arn, name, expected):
-    assert cluster_matches(cluster_arn, name) is expected
+def test_an_event_from_outside_the_stacks_account_region_or_cluster_is_ignored(envelope, cluster_arn, reason):
+    event = ecs_event("green-task-running.json", clusterArn=cluster_arn).model_copy(update=envelope)
+
+    result = classify(event, make_config())
+
+    assert isinstance(result, Ignore)
+    assert result.reason == reason
+    assert "123456789012" in result.detail or "us-east-1" in result.detail  # says what the stack expects
+
+
+def test_only_the_stacks_own_account_region_and_cluster_arn_are_in_scope():
+    config = make_config()
+    assert out_of_scope(ecs_event("green-task-running.json"), config.scope) is None
+    assert isinstance(classify(ecs_event("green-task-running.json"), config), Candidate)
+
+
+def test_without_a_configured_scope_nothing_is_in_scope():
+    result = classify(ecs_event("green-task-running.json"), make_config(cluster_arn=None))
+    assert isinstance(result, Ignore)
+    assert result.reason == "no-stack-scope"
 
 
 # ------------------------------------------------------------------ classify
@@ -86,7 +116,11 @@ def test_a_task_without_started_by_falls_back_to_its_task_definition():
     [
         (ecs_event("green-task-stopped.json"), make_config(), "not-running"),
         (ecs_event("green-task-running.json", desiredStatus="STOPPED"), make_config(), "being-stopped"),
-        (ecs_event("green-task-running.json"), make_config(cluster_name="payments"), "foreign-cluster"),
+        (
+            ecs_event("green-task-running.json"),
+            make_config(cluster_name="payments", cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/payments"),
+            "foreign-cluster",
+        ),
         (ecs_event("green-task-running.json", group="service:shop-green-v2"), make_config(), "foreign-service"),
         (
             ecs_event("green-task-running.json").model_copy(update={"source": "custom.ecs"}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from weightshift.errors import InvalidPlan
-from weightshift.settings import load_resources, load_route_config
+from weightshift.settings import StackScope, load_resources, load_route_config, load_trigger_config
 
 REQUIRED = {
     "CLUSTER_NAME": "shop",
@@ -100,3 +100,35 @@ def test_resources_need_a_table_name():
     assert load_resources({"TABLE_NAME": "deployments"}).event_bus_name == "default"
     with pytest.raises(InvalidPlan, match="TABLE_NAME"):
         load_resources({})
+
+
+# ------------------------------------------------------------------ the trigger's scope
+CLUSTER_ARN = "arn:aws-cn:ecs:cn-north-1:123456789012:cluster/shop"
+
+
+def test_the_trigger_reads_the_stacks_partition_region_and_account_from_the_cluster_arn():
+    scope = load_trigger_config(_env(CLUSTER_ARN=CLUSTER_ARN)).scope
+    assert scope == StackScope(partition="aws-cn", region="cn-north-1", account="123456789012", cluster_arn=CLUSTER_ARN)
+
+
+def test_the_trigger_refuses_to_start_without_the_cluster_arn():
+    with pytest.raises(InvalidPlan, match="CLUSTER_ARN: required by the trigger"):
+        load_trigger_config(_env())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "shop",  # a bare name carries no account or region
+        "arn:aws:ecs:us-east-1:123456789012:service/shop",
+        "arn:aws:ecs:us-east-1:12345:cluster/shop",
+        "arn:aws:ecs:us-east-1:123456789012:cluster/payments",  # not CLUSTER_NAME's cluster
+    ],
+)
+def test_a_cluster_arn_that_is_not_the_clusters_is_rejected_by_name(value):
+    with pytest.raises(InvalidPlan, match="bad Weightshift configuration: CLUSTER_ARN: "):
+        load_trigger_config(_env(CLUSTER_ARN=value))
+
+
+def test_the_other_functions_need_no_cluster_arn():
+    assert load_route_config(_env()).scope is None

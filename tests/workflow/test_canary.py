@@ -201,7 +201,8 @@ def test_route53_throttling_and_prior_request_are_retried_then_recover(
     # No SDK-level retries: every fault reaches the state machine, whose Retry
     # (backoff + jitter) must carry it. Both error-name spellings are exercised:
     # the Lambda raises Route53Throttled/PriorRequestNotComplete, the aws-sdk
-    # GetChange task fails as route53.* in moto (Route53.* in AWS).
+    # GetChange task fails as Route53.ThrottlingException (as in AWS; see
+    # test_dns_sync_errors.py).
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     canary.r53.faults.extend(["Throttling", "PriorRequestNotComplete", "Throttling"])
     canary.r53.get_change_faults.extend(["Throttling"])

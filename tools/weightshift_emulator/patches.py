@@ -19,6 +19,10 @@ internal that fails loudly if an upgrade moves it.
 - StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
   on the ABORTED execution and in its status-change event), and fails when the
   stop comes before the execution's worker is ready; both fixed here.
+- aws-sdk task errors: moto names a Route 53 ``Throttling`` on an
+  ``aws-sdk:route53:getChange`` task ``route53.route53Exception`` (its own service
+  spelling, and the service name again for an error botocore does not model). AWS
+  names it ``Route53.ThrottlingException``; named here as AWS does.
 """
 
 from __future__ import annotations
@@ -41,9 +45,11 @@ import moto.dynamodb.models as ddb_models
 import moto.route53.responses as r53_responses
 import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.responses as sfn_responses
+from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
@@ -338,6 +344,37 @@ def _terminated(self: Any) -> None:
         self.execution.cause = state.cause or None
 
 
+# ------------------------------------------------------- aws-sdk error names
+# "If an AWS SDK integration encounters an error, the resulting Error field is composed
+# of the service name and the error name, separated by a period: ServiceName.ErrorName.
+# Both the service name and error name are in Pascal case. [...] Always add the
+# Exception suffix to potential error names in your AWS Step Functions integrations.
+# Do this even if the suffix isn't already part of the service-provided error name."
+# (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html,
+# with S3.BucketAlreadyExistsException and AcmPca.ResourceNotFoundException as examples.)
+# The Pascal-case spelling of a service is not derivable from its lower-case name
+# (acmpca -> AcmPca), so it is listed. A service not listed keeps moto's spelling: a
+# Retry or Catch on the AWS name then does not match here, which is harsher than AWS,
+# never kinder.
+SDK_SERVICE_ERROR_NAMES = {"route53": "Route53", "dynamodb": "DynamoDb", "sfn": "Sfn", "acmpca": "AcmPca", "s3": "S3"}
+
+
+def sdk_error_name(service: str, code: str) -> str:
+    """The ``Error`` of a failed ``arn:aws:states:::aws-sdk:<service>:<action>`` task, as AWS names it."""
+    name = SDK_SERVICE_ERROR_NAMES.get(service.lower(), service)
+    return f"{name}.{code if code.endswith('Exception') else code + 'Exception'}"
+
+
+def _sdk_service_error_name(service_name: str) -> str:
+    return SDK_SERVICE_ERROR_NAMES.get(service_name.lower()) or _ORIGINAL["sdk_service"](service_name)
+
+
+def _sdk_exception_name(norm_service_name: str, ex: Exception) -> str:
+    if isinstance(ex, ClientError):  # the error code Route 53 sent, not botocore's class for it
+        return sdk_error_name(norm_service_name, str(ex.response.get("Error", {}).get("Code", "")))
+    return str(_ORIGINAL["sdk_exception"](norm_service_name, ex))
+
+
 # ------------------------------------------------------------------- install
 _ORIGINAL: dict[str, Any] = {}
 _INSTALLED = False
@@ -368,6 +405,11 @@ def install() -> None:
     sfn_execution.BaseExecutionWorkerCommunication.terminated = _terminated
     _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
     r53_responses.Route53.get_health_check_status = _health_check_status
+    sdk_task = aws_sdk.StateTaskServiceAwsSdk
+    _ORIGINAL["sdk_service"] = sdk_task._normalise_service_error_name
+    _ORIGINAL["sdk_exception"] = sdk_task._normalise_exception_name
+    sdk_task._normalise_service_error_name = staticmethod(_sdk_service_error_name)
+    sdk_task._normalise_exception_name = staticmethod(_sdk_exception_name)
     _INSTALLED = True
 
 

@@ -12,6 +12,10 @@ from weightshift.errors import PriorRequestNotComplete, Route53Throttled, RouteN
 from weightshift.models import SideSpec, Weights, normalize_record_name
 
 ALIAS_TTL_SECONDS = 60
+# The record types of a weighted pair Weightshift accepts and rewrites (UPSERT keeps the
+# pair's own type; a pair it creates is A). The template's IAM condition
+# route53:ChangeResourceRecordSetsRecordTypes lists exactly these (tests/unit/test_template_iam.py).
+PAIR_RECORD_TYPES = ("A", "AAAA", "CNAME")
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,10 @@ class Route53:
         """
         records = self.records_named(hosted_zone_id, record_name)
         name = normalize_record_name(record_name)
-        by_id = {r.get("SetIdentifier"): r for r in records if r["Type"] in ("A", "AAAA", "CNAME")}
+        by_id = {r.get("SetIdentifier"): r for r in records if r["Type"] in PAIR_RECORD_TYPES}
         blue, green = by_id.get(blue_id), by_id.get(green_id)
         if blue is None and green is None:
-            plain = [r for r in records if r["Type"] in ("A", "AAAA", "CNAME")]
+            plain = [r for r in records if r["Type"] in PAIR_RECORD_TYPES]
             if plain:
                 kinds = ", ".join(f"{r['Type']} {r.get('SetIdentifier', '(no SetIdentifier)')}" for r in plain)
                 raise RouteNotFound(

@@ -15,7 +15,7 @@ from weightshift.adapters.ecs_elb import EcsElb
 from weightshift.adapters.route53 import Route53
 from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.observability import logger, metrics, tracer
-from weightshift.settings import load_resources, load_route_config
+from weightshift.settings import load_resources, load_trigger_config
 
 METRIC_BY_DECISION = {
     "started": "DeploymentStarted",
@@ -30,7 +30,7 @@ METRIC_BY_DECISION = {
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    config = load_route_config(os.environ)
+    config = load_trigger_config(os.environ)
     resources = load_resources(os.environ)
     table = Deployments(client("dynamodb"), resources.table_name)
     ports = trigger.TriggerPorts(
