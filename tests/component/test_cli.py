@@ -26,7 +26,7 @@ from weightshift_cli import ops
 from weightshift_cli.aws import Aws, AwsOptions, Ports, load_stack
 from weightshift_cli.errors import CliError
 from weightshift_cli.main import app
-from weightshift_emulator import cfn_patches, patches, stack
+from weightshift_emulator import cfn_patches, lambda_async, patches, stack
 from weightshift_emulator.server import Emulator, start_emulator
 from weightshift_emulator.world import Surroundings, build_surroundings, task_event, weights
 
@@ -388,6 +388,17 @@ def test_abort_that_never_sees_the_fail_back_times_out_clearly(env: Env) -> None
     ticks = itertools.count()
     with pytest.raises(CliError, match="execution is ABORTED but the record is still IN_PROGRESS"):
         ops.follow(ports, record, 0, None, lambda r: None, sleep=lambda s: None, clock=lambda: 30.0 * next(ticks))
+
+    # Lambda retries the abort event twice (1 and 2 minutes later) and, with the function still
+    # down, keeps it in the dead-letter queue. Let that finish before cleaning up, or a retry that
+    # finds the function back would race the cleanup.
+    patches.CLOCK.scale = 0
+
+    def abort_events() -> list[lambda_async.AsyncInvocation]:
+        return [i for i in lambda_async.INVOCATIONS if i.function == abort_function]
+
+    assert cfn_patches.wait_until(lambda: [i.finished for i in abort_events()] == [True], timeout=20)
+    assert [(len(i.attempts), i.condition) for i in abort_events()] == [(3, "RetriesExhausted")]
 
     # Clean up as an operator would: put the weights back and free the route.
     patches.INVOKE_HOOKS.clear()

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from weightshift_emulator import cfn_patches, patches, stack
+from weightshift_emulator import cfn_patches, lambda_async, patches, stack
 
 from tests.conftest import wait_for
 
@@ -394,22 +394,236 @@ def test_events_rule_send_to_targets_invokes_lambda(aws: dict[str, Any]) -> None
     assert [(d.rule, d.ok, d.attempts) for d in cfn_patches.DELIVERIES] == [("r", True, 1)]
 
 
-def test_events_failed_lambda_target_is_retried_then_dead_lettered(aws: dict[str, Any]) -> None:
-    """A function error is retried TARGET_RETRIES times, then the event goes to the DLQ (moto's sqs_backends)."""
-    internal("moto.sqs.models", "sqs_backends")
-    fn = make_function(aws, "broken", "json.dumps")
-    queue_url = aws["sqs"].create_queue(QueueName="dlq")["QueueUrl"]
-    queue_arn = aws["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+def _queue(aws: dict[str, Any], name: str) -> tuple[str, str]:
+    url = aws["sqs"].create_queue(QueueName=name)["QueueUrl"]
+    arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(url), str(arn)
+
+
+def _messages(aws: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    return list(
+        aws["sqs"]
+        .receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        .get("Messages", [])
+    )
+
+
+def _rule_to(aws: dict[str, Any], fn_arn: str, dlq_arn: str, **target: Any) -> None:
     events = aws["events"]
     events.put_rule(Name="r", EventPattern=json.dumps({"source": ["my.app"]}))
-    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": fn, "DeadLetterConfig": {"Arn": queue_arn}}])
-    events.put_events(Entries=[{"Source": "my.app", "DetailType": "Thing", "Detail": "{}"}])
-    assert [(d.ok, d.attempts) for d in cfn_patches.DELIVERIES] == [(False, 1 + cfn_patches.TARGET_RETRIES)]
-    messages = aws["sqs"].receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"])["Messages"]
-    assert json.loads(messages[0]["Body"])["source"] == "my.app"
-    assert messages[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "FUNCTION_ERROR"
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": fn_arn, "DeadLetterConfig": {"Arn": dlq_arn}, **target}])
+
+
+def _put(aws: dict[str, Any]) -> None:
+    entry = {"Source": "my.app", "DetailType": "Thing", "Detail": json.dumps({"n": 1})}
+    assert aws["events"].put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+
+def test_function_error_is_retried_by_lambda_then_sent_to_the_on_failure_destination(aws: dict[str, Any]) -> None:
+    """A function error is not a delivery failure: EventBridge delivers once (Lambda accepts the
+    event), Lambda runs it 1 + 2 times (1 and 2 minutes apart, on the clock), then sends the
+    documented invocation record to the function's on-failure destination. The rule's DLQ stays empty."""
+    internal("moto.sqs.models", "sqs_backends")
+    internal("moto.awslambda.exceptions", "UnknownEventConfig")
+    fn = make_function(aws, "broken", "json.dumps")  # json.dumps(event, context) -> TypeError
+    dlq_url, dlq_arn = _queue(aws, "rule-dlq")
+    failed_url, failed_arn = _queue(aws, "failed")
+    aws["lambda"].put_function_event_invoke_config(
+        FunctionName="broken", DestinationConfig={"OnFailure": {"Destination": failed_arn}}
+    )
+    _rule_to(aws, fn, dlq_arn)
+    _put(aws)
+
+    assert [(d.ok, d.attempts, d.error_code) for d in cfn_patches.DELIVERIES] == [(True, 1, None)]
+    (invocation,) = lambda_async.INVOCATIONS
+    assert [(a.number, a.at_seconds, a.ok) for a in invocation.attempts] == [
+        (1, 0, False),
+        (2, 60, False),
+        (3, 180, False),
+    ]
+    assert [(w.kind, w.seconds) for w in patches.CLOCK.waits] == [("lambda-retry", 60.0), ("lambda-retry", 120.0)]
+    assert _messages(aws, dlq_url) == []
+    (message,) = _messages(aws, failed_url)
+    record = json.loads(message["Body"])
+    assert set(record) == {
+        "version",
+        "timestamp",
+        "requestContext",
+        "requestPayload",
+        "responseContext",
+        "responsePayload",
+    }
+    assert record["version"] == "1.0"
+    assert record["timestamp"].endswith("Z")
+    assert record["requestContext"] == {
+        "requestId": invocation.request_id,
+        "functionArn": f"{fn}:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"]["detail"] == {"n": 1}
+    assert record["requestPayload"]["source"] == "my.app"
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responsePayload"]["errorType"] == "TypeError"
+
+
+def test_without_a_destination_lambda_drops_the_event_after_its_retries(aws: dict[str, Any]) -> None:
+    """No EventInvokeConfig: Lambda's defaults (2 retries), then the event is gone. Not in the rule's DLQ."""
+    fn = make_function(aws, "broken", "json.dumps")
+    dlq_url, dlq_arn = _queue(aws, "rule-dlq")
+    _rule_to(aws, fn, dlq_arn)
+    _put(aws)
+    (invocation,) = lambda_async.INVOCATIONS
+    assert (len(invocation.attempts), invocation.condition, invocation.destination) == (3, "RetriesExhausted", None)
+    assert _messages(aws, dlq_url) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "attempts", "condition"),
+    [
+        ({"MaximumRetryAttempts": 0}, 1, "RetriesExhausted"),
+        ({"MaximumRetryAttempts": 1}, 2, "RetriesExhausted"),
+        ({"MaximumEventAgeInSeconds": 60}, 1, "EventAgeExceeded"),
+        ({"MaximumEventAgeInSeconds": 180}, 2, "EventAgeExceeded"),
+    ],
+)
+def test_event_invoke_config_limits_the_retries(
+    aws: dict[str, Any], config: dict[str, int], attempts: int, condition: str
+) -> None:
+    fn = make_function(aws, "broken", "json.dumps")
+    failed_url, failed_arn = _queue(aws, "failed")
+    aws["lambda"].put_function_event_invoke_config(
+        FunctionName="broken", DestinationConfig={"OnFailure": {"Destination": failed_arn}}, **config
+    )
+    _rule_to(aws, fn, _queue(aws, "rule-dlq")[1])
+    _put(aws)
+    (message,) = _messages(aws, failed_url)
+    context = json.loads(message["Body"])["requestContext"]
+    assert (context["approximateInvokeCount"], context["condition"]) == (attempts, condition)
+
+
+def test_a_retry_that_succeeds_sends_nothing(aws: dict[str, Any]) -> None:
+    fn = make_function(aws, "flaky", "builtins.print")
+    failed_url, failed_arn = _queue(aws, "failed")
+    aws["lambda"].put_function_event_invoke_config(
+        FunctionName="flaky", DestinationConfig={"OnFailure": {"Destination": failed_arn}}
+    )
+    runs: list[int] = []
+
+    def fail_first(function: str, event: Any) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("transient")
+
+    patches.INVOKE_HOOKS.append(fail_first)
+    _rule_to(aws, fn, _queue(aws, "rule-dlq")[1])
+    _put(aws)
+    (invocation,) = lambda_async.INVOCATIONS
+    assert invocation.ok
+    assert [a.ok for a in invocation.attempts] == [False, True]
+    assert _messages(aws, failed_url) == []
+
+
+def test_delivery_failure_is_retried_by_eventbridge_then_dead_lettered(aws: dict[str, Any]) -> None:
+    """The Invoke call itself fails (throttled): EventBridge retries per the target's RetryPolicy,
+    then puts the event (as the body) in the rule's DLQ with the documented attributes."""
+    fn = make_function(aws, "throttled", "builtins.print")
+    dlq_url, dlq_arn = _queue(aws, "rule-dlq")
+
+    def throttle(function: str, event: Any) -> None:
+        raise lambda_async.InvokeRejected("TooManyRequestsException", "Rate Exceeded.")
+
+    lambda_async.ACCEPT_HOOKS.append(throttle)
+    _rule_to(aws, fn, dlq_arn, RetryPolicy={"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600})
+    _put(aws)
+    assert [(d.ok, d.attempts, d.error_code) for d in cfn_patches.DELIVERIES] == [(False, 4, "THROTTLING")]
+    assert lambda_async.INVOCATIONS == []  # Lambda never accepted it: the function never ran
+    assert [w.seconds for w in patches.CLOCK.waits if w.kind == "delivery-retry"] == [1.0, 2.0, 4.0]
+    (message,) = _messages(aws, dlq_url)
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail-type"], event["detail"]) == ("my.app", "Thing", {"n": 1})
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {
+        "RULE_ARN": aws["events"].describe_rule(Name="r")["Arn"],
+        "TARGET_ARN": fn,
+        "ERROR_CODE": "THROTTLING",
+        "ERROR_MESSAGE": "Rate Exceeded.",
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": "3",
+    }
+
+
+def test_a_missing_function_is_dead_lettered_without_retries(aws: dict[str, Any]) -> None:
+    fn = make_function(aws, "gone", "builtins.print")
+    dlq_url, dlq_arn = _queue(aws, "rule-dlq")
+    _rule_to(aws, fn, dlq_arn)
+    aws["lambda"].delete_function(FunctionName="gone")
+    _put(aws)
+    assert [(d.ok, d.attempts, d.error_code) for d in cfn_patches.DELIVERIES] == [(False, 1, "NO_RESOURCE")]
+    (message,) = _messages(aws, dlq_url)
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert (attributes["ERROR_CODE"], attributes["RETRY_ATTEMPTS"]) == ("NO_RESOURCE", "0")
+    assert "EXHAUSTED_RETRY_CONDITION" not in attributes
+
+
+def test_invoke_with_invocation_type_event_is_asynchronous(aws: dict[str, Any]) -> None:
+    """LambdaSimpleBackend.invoke: an Event invoke is accepted (202) and then retried by Lambda."""
+    make_function(aws, "broken", "json.dumps")
+    response = aws["lambda"].invoke(FunctionName="broken", InvocationType="Event", Payload=b'{"a": 1}')
+    assert response["StatusCode"] == 202
+    assert "FunctionError" not in response
+    (invocation,) = lambda_async.INVOCATIONS
+    assert (invocation.payload, len(invocation.attempts), invocation.condition) == ({"a": 1}, 3, "RetriesExhausted")
+
+
+def test_event_invoke_config_from_cloudformation(aws: dict[str, Any]) -> None:
+    """AWS::Lambda::EventInvokeConfig (moto's CloudFormation skips it): created, updated and deleted
+    through the Lambda backend, after clearing moto's cached model list."""
+    parsing = internal("moto.cloudformation.parsing")
+    for cached in ("get_model_list", "get_model_map", "get_name_type_map"):
+        assert hasattr(getattr(parsing, cached), "cache_clear"), f"moto internal parsing.{cached} moved: moto upgrade?"
+    assert parsing.get_model_map()["AWS::Lambda::EventInvokeConfig"] is cfn_patches.EventInvokeConfigResource
+    aws["s3"].create_bucket(Bucket="code")
+    aws["s3"].put_object(Bucket="code", Key="c.zip", Body=_zip())
+    ensure_role(aws)
+
+    def template(retries: int) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Q": {"Type": "AWS::SQS::Queue"},
+                "Fn": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "FunctionName": "configured",
+                        "Runtime": "python3.13",
+                        "Handler": "builtins.print",
+                        "Role": ROLE,
+                        "Code": {"S3Bucket": "code", "S3Key": "c.zip"},
+                    },
+                },
+                "Config": {
+                    "Type": "AWS::Lambda::EventInvokeConfig",
+                    "Properties": {
+                        "FunctionName": {"Ref": "Fn"},
+                        "Qualifier": "$LATEST",
+                        "MaximumRetryAttempts": retries,
+                        "MaximumEventAgeInSeconds": 900,
+                        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Q", "Arn"]}}},
+                    },
+                },
+            }
+        }
+
+    _stack(aws, "eic", template(1))
+    config = aws["lambda"].get_function_event_invoke_config(FunctionName="configured")
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (1, 900)
+    assert (
+        config["DestinationConfig"]["OnFailure"]["Destination"].endswith(":Q")
+        or ":sqs:" in (config["DestinationConfig"]["OnFailure"]["Destination"])
+    )
+    aws["cloudformation"].update_stack(StackName="eic", TemplateBody=json.dumps(template(0)))
+    assert aws["lambda"].get_function_event_invoke_config(FunctionName="configured")["MaximumRetryAttempts"] == 0
+    assert stack.unsupported({"Config": "AWS::Lambda::EventInvokeConfig"}) == {}
 
 
 def test_execution_status_change_events(aws: dict[str, Any]) -> None:

@@ -105,9 +105,47 @@ def test_the_rule_pattern_drops_everything_else(pattern: EventPattern, case: str
 
 
 def test_the_rule_retries_and_keeps_what_it_cannot_deliver() -> None:
-    """A trigger that raises (behaviour 2) is retried by EventBridge, then dead-lettered."""
+    """EventBridge retries only what it cannot *deliver* (the Invoke call fails), then dead-letters it.
+    A trigger that raises is Lambda's to retry: see the next test."""
     props = _rule()["Properties"]
     assert props["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert props["RetryPolicy"]["MaximumEventAgeInSeconds"] >= 3600
     # The stack's own queue (an explicit Arn; "Type: SQS" would make SAM create another one).
     assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}}
+
+
+def _template() -> dict[str, Any]:
+    return dict(yaml_parse((ROOT / "template.yaml").read_text()))
+
+
+def test_every_asynchronously_invoked_function_keeps_what_it_fails_to_handle() -> None:
+    """Every function an EventBridge rule invokes (asynchronously) has an on-failure destination,
+    the stack's dead-letter queue, so a function that fails every attempt loses no event; and
+    retries and maximum age are set on purpose, within Lambda's limits (0-2, 60-21600 s)."""
+    resources = _template()["Resources"]
+    asynchronous = {
+        name: props
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+        for props in [r["Properties"]]
+        if any(e["Type"] in ("EventBridgeRule", "CloudWatchEvent") for e in (props.get("Events") or {}).values())
+    }
+    assert set(asynchronous) == {"TriggerFunction", "AbortFunction"}
+    for name, props in asynchronous.items():
+        config = props.get("EventInvokeConfig")
+        assert config, f"{name} has no EventInvokeConfig: a function error would drop the event"
+        assert config["DestinationConfig"]["OnFailure"] == {
+            "Type": "SQS",
+            "Destination": {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]},
+        }, name
+        assert config["MaximumRetryAttempts"] == 2, name
+        assert 600 <= config["MaximumEventAgeInSeconds"] <= 21600, name  # room for both retries (1 + 2 min)
+
+
+def test_the_dead_letter_alarm_watches_the_queue_the_destinations_use() -> None:
+    alarm = _template()["Resources"]["DeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["TriggerDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")

@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 from weightshift.adapters.deployments import Deployments
 from weightshift.models import route_key
-from weightshift_emulator import cfn_patches, patches, stack
+from weightshift_emulator import cfn_patches, lambda_async, patches, stack
 from weightshift_emulator.server import start_emulator
 from weightshift_emulator.world import (
     Surroundings,
@@ -68,7 +68,12 @@ class Env:
         )
 
     def deliveries(self, logical_id: str) -> list[cfn_patches.Delivery]:
+        """EventBridge's deliveries to the function (each accepted or not by Lambda)."""
         return [d for d in cfn_patches.DELIVERIES if d.function == self.fn(logical_id)]
+
+    def invocations(self, logical_id: str) -> list[lambda_async.AsyncInvocation]:
+        """The events Lambda accepted for the function, with each run's result."""
+        return [i for i in lambda_async.INVOCATIONS if i.function == self.fn(logical_id)]
 
 
 @pytest.fixture
@@ -108,9 +113,9 @@ def green_release(world: Surroundings, deployment: str, tasks: int = 3) -> list[
 
 
 def started_deployment(env: Env) -> str:
-    decisions = [d.response["decision"] for d in env.deliveries("TriggerFunction")]
+    decisions = [i.response["decision"] for i in env.invocations("TriggerFunction")]
     assert decisions.count("started") == 1, decisions
-    (started,) = [d for d in env.deliveries("TriggerFunction") if d.response["decision"] == "started"]
+    (started,) = [i for i in env.invocations("TriggerFunction") if i.response["decision"] == "started"]
     return str(started.response["deployment_id"])
 
 
@@ -147,6 +152,16 @@ def test_the_stack_is_what_the_template_declares(env: Env) -> None:
     assert trigger_pattern["detail"]["clusterArn"] == [env.world.cluster_arn()]
     abort_pattern = json.loads(rules["AbortFunctionExecutionEnded"]["EventPattern"])
     assert abort_pattern["detail"]["stateMachineArn"] == [deployed.state_machine_arn]
+    # Both asynchronously invoked functions keep what they fail to handle in the stack's queue.
+    queue_arn = aws["sqs"].get_queue_attributes(
+        QueueUrl=deployed.outputs["TriggerDeadLetterQueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    for logical_id, max_age in (("TriggerFunction", 3600), ("AbortFunction", 900)):
+        config = aws["lambda"].get_function_event_invoke_config(FunctionName=deployed.functions[logical_id])
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["MaximumEventAgeInSeconds"] == max_age
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    assert deployed.outputs["AbortFunctionName"] == deployed.functions["AbortFunction"]
 
 
 def test_redeploying_with_new_parameters_updates_the_stack_in_place(env: Env) -> None:
@@ -179,8 +194,9 @@ def test_scenario_2_alarm_at_a_middle_step_fails_back_to_the_original_weights(en
     # The deployed rule passed the six RUNNING events (not the STOPPED one, nor the other cluster's)
     # and the deployed trigger started exactly one execution.
     assert len(env.deliveries("TriggerFunction")) == 6
+    assert all(d.ok and d.attempts == 1 for d in env.deliveries("TriggerFunction"))
     deployment_id = started_deployment(env)
-    assert {d.response["decision"] for d in env.deliveries("TriggerFunction")} <= {"started", "duplicate"}
+    assert {i.response["decision"] for i in env.invocations("TriggerFunction")} <= {"started", "duplicate"}
     (execution,) = env.executions()
 
     desc = wait_for(aws["stepfunctions"], execution["executionArn"])
@@ -201,8 +217,8 @@ def test_scenario_2_alarm_at_a_middle_step_fails_back_to_the_original_weights(en
     ]
     # The FAILED status-change event reached the deployed abort rule; the abort Lambda saw
     # that the workflow had already failed back and changed nothing.
-    assert cfn_patches.wait_until(lambda: len(env.deliveries("AbortFunction")) == 1, timeout=10)
-    (abort,) = env.deliveries("AbortFunction")
+    assert cfn_patches.wait_until(lambda: [i.finished for i in env.invocations("AbortFunction")] == [True], timeout=10)
+    (abort,) = env.invocations("AbortFunction")
     assert abort.ok
     assert abort.response["action"] == "none", abort.response
     # Production-sized waits were asked for, and skipped: a 15 s poll, four per 60 s bake at
@@ -233,8 +249,8 @@ def test_stop_execution_fails_back_through_the_deployed_abort_rule(env: Env) -> 
     stopped.set()
 
     assert wait_for(aws["stepfunctions"], execution["executionArn"])["status"] == "ABORTED"
-    assert cfn_patches.wait_until(lambda: len(env.deliveries("AbortFunction")) == 1, timeout=10)
-    (abort,) = env.deliveries("AbortFunction")
+    assert cfn_patches.wait_until(lambda: [i.finished for i in env.invocations("AbortFunction")] == [True], timeout=10)
+    (abort,) = env.invocations("AbortFunction")
     assert abort.ok
     assert abort.response["action"] == "failed-back", abort.response
     assert weights(aws, world) == {"blue": 80, "green": 20}

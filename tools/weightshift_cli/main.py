@@ -18,13 +18,14 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 from weightshift.adapters.deployments import REJECTED, ROLLED_BACK
 from weightshift.errors import WeightshiftError
 from weightshift.models import Color
 from weightshift.settings import RouteConfig
 
-from weightshift_cli import ops, render
+from weightshift_cli import ops, render, replay
 from weightshift_cli.aws import DEFAULT_STACK, Aws, AwsOptions, Ports, explain, load_stack
 from weightshift_cli.errors import (
     EXIT_ERROR,
@@ -474,6 +475,78 @@ def release(
     if json_out:
         render.print_json({"release": done.dump(), "deployment": _watch_result(final)})
     raise typer.Exit(ops.exit_code_for(final))
+
+
+# --------------------------------------------------------------------- replay
+@app.command(name="replay")
+@one_line_errors
+def replay_command(
+    ctx: typer.Context,
+    stack: StackArg = DEFAULT_STACK,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "--list", help="List the failed events; invoke and delete nothing.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Handle at most this many messages.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replay the events the trigger or abort function could not handle (the dead-letter queue).
+
+    Reads both kinds of message (Lambda on-failure records and EventBridge dead letters), invokes
+    the right function synchronously with the original event, and deletes a message only when the
+    function succeeded. Safe to repeat. Exit 0 when every message was replayed, 1 when some stay
+    in the queue.
+    """
+    ports = _ports(ctx, stack)
+    run = replay.Replay(ports, dry_run=dry_run, limit=limit)
+    console = render.stdout()
+    if json_out:
+        events = run.run(lambda e: None)
+    else:
+        waiting = run.waiting()
+        verb = "Listing" if dry_run else "Replaying"
+        console.print(Text(f"{verb} the failed events of {ports.stack.name} (about {waiting} waiting)…"))
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=30),
+            TextColumn("{task.completed}/{task.total}"),
+            console=console,
+        ) as progress:
+            task = progress.add_task("events", total=max(waiting, 1) if limit is None else min(max(waiting, 1), limit))
+
+            def on_event(failed: replay.FailedEvent) -> None:
+                style = {"replayed": "green", "failed": "bold red", "skipped": "yellow"}.get(failed.outcome or "", "")
+                progress.console.print(
+                    Text.assemble(
+                        (f"{failed.outcome:>8} ", style),
+                        (f"{failed.target or '-':<7} ", "bold"),
+                        failed.summary(),
+                        (f"  [{failed.why}]", "dim"),
+                        (f"  → {failed.result}" if failed.result else "", ""),
+                    )
+                )
+                total = progress.tasks[0].total or 0
+                progress.update(task, advance=1, total=max(total, len(run.events)))
+
+            events = run.run(on_event)
+    summary = replay.counts(events)
+    if json_out:
+        render.print_json(
+            {"stack": ports.stack.name, "dryRun": dry_run, **summary, "events": [e.dump() for e in events]}
+        )
+    elif not events:
+        console.print(Text("The dead-letter queue is empty: nothing to replay.", style="dim"))
+    else:
+        table = Table(title="Replay summary", show_header=True)
+        for column in ("replayed", "failed", "skipped", "listed"):
+            table.add_column(column, justify="right")
+        table.add_row(*(str(summary[c]) for c in ("replayed", "failed", "skipped", "listed")))
+        console.print(table)
+        if summary["failed"] or summary["skipped"]:
+            console.print(
+                Text("Messages not replayed stay in the queue; fix the cause and run replay again.", style="dim")
+            )
+    if summary["failed"] or summary["skipped"]:
+        raise typer.Exit(EXIT_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

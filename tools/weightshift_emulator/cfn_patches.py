@@ -13,9 +13,10 @@ deployed rules, functions and state machine are the ones the template declares:
    substitutions applied as plain ``${Name}`` replacements. (Not through moto's
    ``Fn::Sub``, which turns ``$$.Execution.Id`` into ``$.Execution.Id``.)
 2. EventBridge rules with Lambda targets: moto raises NotImplementedError. We
-   invoke the target synchronously through the Lambda backend (so the in-process
-   handler of ``patches.py`` runs), with the event as AWS delivers it, retrying a
-   failed invoke a few times and then sending it to the target's dead-letter queue.
+   deliver the event as AWS does: an *asynchronous* invoke (``lambda_async.py``:
+   Lambda's own retries of a function error, then the function's on-failure
+   destination), while the rule's retry policy and dead-letter queue see only
+   failures of the Invoke call itself (throttling, a missing function).
 3. "Step Functions Execution Status Change": moto's engine emits none. When a
    Standard execution ends (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) we put the
    real-format event on the default bus, so a rule such as the template's
@@ -28,6 +29,10 @@ deployed rules, functions and state machine are the ones the template declares:
    moto never recomputes ``Outputs``. We do, after the change set is executed.
 6. ``StartExecution`` without a name (a user re-running from the CLI): moto's
    engine keeps the name ``None``; we give it a UUID, as Step Functions does.
+7. ``AWS::Lambda::EventInvokeConfig`` (what SAM's ``EventInvokeConfig`` becomes):
+   moto's CloudFormation skips it. We create it through the Lambda backend's
+   ``PutFunctionEventInvokeConfig``, so ``lambda_async`` reads each function's
+   retries, maximum event age and on-failure destination from the deployed stack.
 
 Resource types moto's CloudFormation does not know (``AWS::SQS::QueuePolicy``,
 for instance) are skipped by moto with a warning; ``stack.py`` reports them.
@@ -35,6 +40,7 @@ for instance) are skipped by moto with a warning; ``stack.py`` reports them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -48,11 +54,13 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 import moto.cloudformation.models as cfn_models
+import moto.cloudformation.parsing as cfn_parsing
 import moto.events.models as events_models
 import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.parser.models as sfn_parser_models
 from moto.awslambda.utils import get_backend as lambda_backend
+from moto.core.common_models import CloudFormationModel
 from moto.events.utils import EventTemplateParser
 from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
@@ -61,13 +69,9 @@ from moto.stepfunctions.utils import cfn_to_api_tags
 from moto.utilities.arns import parse_arn
 from moto.utilities.utils import get_partition
 
-LOG = logging.getLogger("weightshift_emulator")
+from weightshift_emulator import lambda_async, patches
 
-# How many times a failed Lambda target is retried before the dead-letter queue.
-# AWS retries for up to MaximumRetryAttempts (185 in the template) over 24 h; the
-# emulator retries at once, a few times, which is enough to exercise "a retry must
-# finish the start" (invariant 2).
-TARGET_RETRIES = 2
+LOG = logging.getLogger("weightshift_emulator")
 
 
 # ------------------------------------------------------ 1. state machine in CFN
@@ -139,16 +143,50 @@ def _sm_delete(cls: Any, resource_name: str, cloudformation_json: Any, account_i
 
 
 # ------------------------------------------------- 2. EventBridge -> Lambda
+# EventBridge invokes a Lambda target *asynchronously*. Its retry policy and dead-letter
+# queue see only delivery failures: the Invoke call itself failed (throttled, the function
+# gone, no permission). Once Lambda has accepted the event, EventBridge is done, and a
+# function error is Lambda's business (retries, then the function's on-failure destination:
+# ``lambda_async.py``).
+# Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+# ("Event retry policy and using dead-letter queues") and
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+#
+# - Retriable delivery errors are retried "for 24 hours and up to 185 times with an
+#   exponential back off and jitter" by default, or as the target's RetryPolicy says.
+#   AWS does not publish the back-off formula: the emulator doubles from 1 s up to 5 min,
+#   without jitter, on the simulated clock.
+# - "For errors that result from missing permissions to a target, or a target resource that
+#   no longer exists", EventBridge does not retry: straight to the dead-letter queue.
+# - A DLQ message's body is the event; its attributes are RULE_ARN, TARGET_ARN, ERROR_CODE,
+#   ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION (only when a retry limit ended the delivery)
+#   and RETRY_ATTEMPTS. The ERROR_CODE values are from that page's list (THROTTLING,
+#   NO_RESOURCE, NO_PERMISSIONS, INTERNAL_ERROR); which Lambda error maps to which is ours.
+DELIVERY_ERRORS: dict[str, tuple[str, bool]] = {  # Lambda Invoke error -> (ERROR_CODE, retriable)
+    "TooManyRequestsException": ("THROTTLING", True),
+    "ServiceException": ("INTERNAL_ERROR", True),
+    "ResourceNotFoundException": ("NO_RESOURCE", False),
+    "AccessDeniedException": ("NO_PERMISSIONS", False),
+}
+DEFAULT_DELIVERY_RETRIES = 185
+DEFAULT_DELIVERY_MAX_AGE_SECONDS = 86400
+MAX_DELIVERY_BACKOFF_SECONDS = 300.0
+
+
 @dataclass
 class Delivery:
-    """One delivery of an event by a rule to a Lambda target (for tests and the demo)."""
+    """One event a rule delivered (or failed to deliver) to a Lambda target (for tests and the demo).
+
+    ``ok`` means Lambda *accepted* the event; what the function then did is in ``invocation``.
+    """
 
     rule: str
     function: str
     detail_type: str
-    attempts: int
+    attempts: int  # EventBridge's delivery attempts (the Invoke calls), not the function's runs
     ok: bool
-    response: Any
+    error_code: str | None = None
+    invocation: lambda_async.AsyncInvocation | None = None
 
 
 DELIVERIES: list[Delivery] = []
@@ -179,39 +217,81 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
     return event
 
 
+def _invoke_error(exc: Exception) -> tuple[str, str]:
+    """(Lambda error code, message) of a failed Invoke call."""
+    if isinstance(exc, lambda_async.InvokeRejected):
+        return exc.code, exc.message
+    code = getattr(exc, "code", None) or type(exc).__name__
+    if code in ("UnknownFunctionException", "FunctionNotFound") or "not found" in str(exc).lower():
+        code = "ResourceNotFoundException"
+    return str(code), str(getattr(exc, "message", "") or exc)
+
+
 def _invoke_lambda_target(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
     arn = parse_arn(target["Arn"])
     parts = target["Arn"].split(":")
     function_name = parts[6]
     qualifier = parts[7] if len(parts) > 7 else None
     backend = lambda_backend(arn.account, arn.region)
-    body = json.dumps(_target_input(target, event))
-    retries = min(TARGET_RETRIES, int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)))
-    attempts, ok, response = 0, False, None
-    while attempts <= retries and not ok:
+    payload = _target_input(target, event)
+    policy = target.get("RetryPolicy", {})
+    max_retries = int(policy.get("MaximumRetryAttempts", DEFAULT_DELIVERY_RETRIES))
+    max_age = float(policy.get("MaximumEventAgeInSeconds", DEFAULT_DELIVERY_MAX_AGE_SECONDS))
+    attempts, age, exhausted = 0, 0.0, None
+    error_code, message = "", ""
+    invocation = None
+    while True:
         attempts += 1
-        headers: dict[str, Any] = {}
         try:
-            raw = backend.invoke(function_name, qualifier, body, {"x-amz-invocation-type": "Event"}, headers)
-        except Exception as exc:  # noqa: BLE001 - e.g. the function is gone: a failed delivery, not a put_events error
-            response = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            continue
-        response = json.loads(raw) if raw else None
-        ok = "x-amz-function-error" not in headers
+            invocation = lambda_async.accept(backend, function_name, qualifier, payload)
+            break
+        except Exception as exc:  # noqa: BLE001 - any failed Invoke call is a failed delivery
+            lambda_code, message = _invoke_error(exc)
+            error_code, retriable = DELIVERY_ERRORS.get(lambda_code, ("INTERNAL_ERROR", True))
+        if not retriable:
+            break
+        if attempts > max_retries:
+            exhausted = "MaximumRetryAttempts"
+            break
+        delay = min(MAX_DELIVERY_BACKOFF_SECONDS, 2.0 ** (attempts - 1))
+        if age + delay > max_age:
+            exhausted = "MaximumEventAgeInSeconds"
+            break
+        patches.CLOCK.record(patches.Wait("delivery-retry", rule.name, delay, str(event.get("id", "?"))))
+        if patches.CLOCK.scale > 0:
+            time.sleep(delay * patches.CLOCK.scale)
+        age += delay
+    ok = invocation is not None
     with _DELIVERIES_LOCK:
-        DELIVERIES.append(Delivery(rule.name, function_name, str(event.get("detail-type")), attempts, ok, response))
-    dlq = target.get("DeadLetterConfig", {}).get("Arn")
-    if not ok and dlq:
-        queue = parse_arn(dlq)
-        sqs_backends[queue.account][queue.region].send_message(
-            queue_name=queue.resource_id,
-            message_body=json.dumps(event),
-            message_attributes={
-                "ERROR_CODE": {"DataType": "String", "StringValue": "FUNCTION_ERROR"},
-                "RULE_ARN": {"DataType": "String", "StringValue": rule.arn},
-                "TARGET_ARN": {"DataType": "String", "StringValue": target["Arn"]},
-            },
+        DELIVERIES.append(
+            Delivery(
+                rule.name,
+                function_name,
+                str(event.get("detail-type")),
+                attempts,
+                ok,
+                None if ok else error_code,
+                invocation,
+            )
         )
+    dlq = target.get("DeadLetterConfig", {}).get("Arn")
+    if ok or not dlq:
+        return
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": error_code,
+        "ERROR_MESSAGE": message,
+        "RETRY_ATTEMPTS": str(attempts - 1),
+    }
+    if exhausted:
+        attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+    queue = parse_arn(dlq)
+    sqs_backends[queue.account][queue.region].send_message(
+        queue_name=queue.resource_id,
+        message_body=json.dumps(event),
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
 
 
 def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -339,6 +419,81 @@ def _start_execution(
     )
 
 
+# ------------------------------------ 7. AWS::Lambda::EventInvokeConfig
+class EventInvokeConfigResource(CloudFormationModel):  # type: ignore[misc]
+    """``AWS::Lambda::EventInvokeConfig``, created with the Lambda backend's own
+    ``put_function_event_invoke_config`` (so ``GetFunctionEventInvokeConfig`` shows it too).
+    Only ``$LATEST`` is modelled: the template publishes no versions or aliases."""
+
+    PROPERTIES = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+
+    def __init__(self, function_name: str, qualifier: str, account_id: str, region_name: str) -> None:
+        self.function_name = function_name
+        self.qualifier = qualifier
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.function_name}:{self.qualifier}"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def _put(cls, properties: dict[str, Any], account_id: str, region_name: str) -> EventInvokeConfigResource:
+        function_name = str(properties["FunctionName"]).split(":function:")[-1].split(":")[0]
+        qualifier = str(properties.get("Qualifier", "$LATEST"))
+        if qualifier != "$LATEST":
+            raise ValueError(f"EventInvokeConfig for qualifier {qualifier!r} is not modelled (only $LATEST)")
+        backend = lambda_backend(account_id, region_name)
+        config = {k: properties[k] for k in cls.PROPERTIES if k in properties}
+        for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
+            if key in config:
+                config[key] = int(config[key])
+        backend.get_function(function_name).event_invoke_config = []  # a put replaces, as in Lambda
+        backend.put_function_event_invoke_config(function_name, config)
+        return cls(function_name, qualifier, account_id, region_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> EventInvokeConfigResource:
+        return cls._put(cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> EventInvokeConfigResource:
+        return cls._put(cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        function_name = str(cloudformation_json["Properties"]["FunctionName"]).split(":function:")[-1].split(":")[0]
+        backend = lambda_backend(account_id, region_name)
+        with contextlib.suppress(Exception):  # the function went first: nothing left to delete
+            backend.get_function(function_name).event_invoke_config = []
+
+
+def _register_event_invoke_config() -> None:
+    """moto lists CloudFormation models once (``lru_cache`` over ``CloudFormationModel``'s
+    subclasses); the class above is one, so clear the caches for it to be seen."""
+    for cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
+        cached.cache_clear()
+
+
 # ---------------------------------------------------------------- install
 _ORIGINAL: dict[str, Any] = {}
 _INSTALL_LOCK = threading.Lock()
@@ -379,14 +534,17 @@ def install() -> None:
         engine = sfn_parser_models.StepFunctionsParserBackend
         _ORIGINAL["start_execution"] = engine.start_execution
         engine.start_execution = _start_execution
+
+        _register_event_invoke_config()
         _INSTALLED = True
 
 
 def reset() -> None:
-    """Forget recorded deliveries and listeners between tests."""
+    """Forget recorded deliveries, asynchronous invocations, hooks and listeners between tests."""
     with _DELIVERIES_LOCK:
         DELIVERIES.clear()
     STATUS_LISTENERS.clear()
+    lambda_async.reset()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.02) -> bool:

@@ -5,7 +5,9 @@ and ``tests/component/test_emulator_patches.py`` has one test per patched
 internal that fails loudly if an upgrade moves it.
 
 - Lambda: moto's Docker-less backend only echoes payloads. We run the real
-  handler in-process, with the function's environment variables.
+  handler in-process, with the function's environment variables. An ``Event``
+  (asynchronous) invoke goes through ``lambda_async.py``: retries, then the
+  on-failure destination.
 - Wait and Retry: moto's engine really sleeps. We record each requested
   duration in a :class:`Clock` and sleep a scaled-down fraction of it.
 - DynamoDB: moto checks a ConditionExpression and then writes, without a lock.
@@ -218,6 +220,13 @@ def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
 def _invoke(
     self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
+    if str((headers or {}).get("X-Amz-Invocation-Type", "")).lower() == "event":
+        # Asynchronous: Lambda accepts the event (202, empty body), then runs it with its own
+        # retries and on-failure destination (lambda_async.py).
+        from weightshift_emulator import lambda_async
+
+        lambda_async.accept(self, function_name, qualifier, json.loads(body) if body else {})
+        return b""
     fn = self.get_function(function_name, qualifier)
     return run_handler(fn, body, response_headers)
 
