@@ -13,7 +13,6 @@ import json
 import socket
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +26,10 @@ from weightshift_cli.aws import Aws, AwsOptions, Ports, load_stack
 from weightshift_cli.errors import CliError
 from weightshift_cli.main import app
 from weightshift_emulator import cfn_patches, lambda_async, patches, stack
-from weightshift_emulator.server import Emulator, start_emulator
-from weightshift_emulator.world import Surroundings, build_surroundings, task_event, weights
+from weightshift_emulator.server import Emulator
+from weightshift_emulator.world import Surroundings, task_event, weights
+
+from tests.served import served_stack
 
 # 3 steps of 2 polls each (a 60 s bake at 30 s polls): short canaries, real shape.
 PARAMETERS = {"Schedule": "10,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "30"}
@@ -63,36 +64,10 @@ class Env:
         return CliRunner().invoke(app, [*endpoint, *args], env={"COLUMNS": "200", **(env or {})})
 
 
-def reset_moto(emulator: Emulator) -> None:
-    request = urllib.request.Request(f"{emulator.endpoint_url}/moto-api/reset", method="POST")  # 127.0.0.1 only
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-
-
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    saved = {k: patches.INVOKE_ENVIRONMENT.get(k) for k in QUIET_LAMBDAS}
-    patches.INVOKE_ENVIRONMENT.update(QUIET_LAMBDAS)
-    # Import the handlers now, so that their loggers bind to the test's stdout, not to a CliRunner's.
-    for name in ("trigger", "preflight", "readiness", "shift", "gate", "finish", "abort"):
-        __import__(f"weightshift.handlers.{name}")
-    emulator = start_emulator()
-    try:
-        reset_moto(emulator)  # moto's backends are process-wide: start from nothing, whatever ran before
-        aws = emulator.clients()
-        world = build_surroundings(aws)
-        deployed = stack.deploy(aws, world.parameters(**PARAMETERS))
+    with served_stack(PARAMETERS, QUIET_LAMBDAS) as (emulator, aws, world, deployed):
         yield Env(emulator, aws, world, deployed)
-    finally:
-        try:
-            reset_moto(emulator)  # and leave nothing behind for the next module in this process
-        finally:
-            emulator.stop()
-        for key, value in saved.items():
-            if value is None:
-                patches.INVOKE_ENVIRONMENT.pop(key, None)
-            else:
-                patches.INVOKE_ENVIRONMENT[key] = value
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,10 +23,11 @@ from weightshift.adapters.deployments import TERMINAL, Deployments
 from weightshift.models import route_key
 from weightshift_cli.main import app
 from weightshift_emulator import cfn_patches, lambda_async, patches, stack
-from weightshift_emulator.server import Emulator, start_emulator
-from weightshift_emulator.world import Surroundings, build_surroundings, set_weighted_pair, task_event, weights
+from weightshift_emulator.server import Emulator
+from weightshift_emulator.world import Surroundings, set_weighted_pair, task_event, weights
 
 from tests.conftest import wait_for
+from tests.served import served_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -97,35 +97,10 @@ class Env:
         assert self.aws["events"].put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 
-def _reset(emulator: Emulator) -> None:
-    request = urllib.request.Request(f"{emulator.endpoint_url}/moto-api/reset", method="POST")  # 127.0.0.1 only
-    with urllib.request.urlopen(request, timeout=10) as response:
-        response.read()
-
-
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    cfn_patches.install()
-    saved = {k: patches.INVOKE_ENVIRONMENT.get(k) for k in QUIET_LAMBDAS}
-    patches.INVOKE_ENVIRONMENT.update(QUIET_LAMBDAS)
-    for name in ("trigger", "preflight", "readiness", "shift", "gate", "finish", "abort"):
-        __import__(f"weightshift.handlers.{name}")  # their loggers bind to the test's stdout, not the CLI's
-    emulator = start_emulator()
-    try:
-        _reset(emulator)
-        aws = emulator.clients()
-        world = build_surroundings(aws)
-        yield Env(emulator, aws, world, stack.deploy(aws, world.parameters(**PARAMETERS)))
-    finally:
-        try:
-            _reset(emulator)
-        finally:
-            emulator.stop()
-        for key, value in saved.items():
-            if value is None:
-                patches.INVOKE_ENVIRONMENT.pop(key, None)
-            else:
-                patches.INVOKE_ENVIRONMENT[key] = value
+    with served_stack(PARAMETERS, QUIET_LAMBDAS) as (emulator, aws, world, deployed):
+        yield Env(emulator, aws, world, deployed)
 
 
 @pytest.fixture(autouse=True)
