@@ -37,6 +37,9 @@ class Route53Log:
     faults: list[str] = field(default_factory=list)  # error codes to raise, in order
     get_change_faults: list[str] = field(default_factory=list)
     never_in_sync: bool = False  # GetChange answers PENDING forever
+    # Called with each batch before moto applies it (outside the log's lock): a test can
+    # hold a writer at the moment it is about to change DNS.
+    before_change: Callable[[Any], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def weight_batches(self) -> list[dict[str, int | None]]:
@@ -58,6 +61,8 @@ def r53_log(monkeypatch: pytest.MonkeyPatch) -> Route53Log:
         with log.lock:
             if log.faults:
                 raise _Fault(log.faults.pop(0))
+        if log.before_change is not None:
+            log.before_change(change_list)
         result = original(self, zone_id, change_list)
         batch = []
         for ch in change_list:

@@ -278,3 +278,66 @@ def test_a_route_busy_past_the_deadline_rejects_with_zero_dns_changes(canary_fac
     record = canary.record(queued)
     assert record["status"] == "REJECTED"
     assert "RouteBusyTimeout" in record["reason"]
+
+
+@pytest.mark.xfail(strict=True, reason="the fail-back fence on the route lock is not in yet")
+def test_a_late_status_rule_never_writes_over_the_deployment_that_took_the_route(canary: Canary) -> None:
+    """A stopped canary is failed back twice over: by the status rule's Lambda and by
+    the next deployment taking the route over. Hold the status rule just before its DNS
+    write and let the next deployment run: it must not take the route (and shift) while
+    the status rule's fail back is in flight, so no write lands on a route another
+    execution holds."""
+    import threading
+    from datetime import UTC, datetime
+
+    from weightshift import workflow
+    from weightshift.adapters.cloudwatch import CloudWatch
+    from weightshift.adapters.ecs_elb import EcsElb
+    from weightshift.adapters.notify import Notifier
+    from weightshift.adapters.route53 import Route53
+    from weightshift.adapters.stepfunctions import StepFunctions
+    from weightshift.settings import load_route_config
+
+    canary.set_pair(blue=100, green=0)
+    first = canary.plan("green", "ecs-svc/7001")
+    newer = canary.plan("green", "ecs-svc/7002")
+    box: dict[str, Any] = {}
+    canary.on_step(3, lambda: canary.sfn.stop_execution(executionArn=box["first"], error="Stop", cause="on-call"))
+    box["first"] = canary.start(first)
+    wait_for(canary.sfn, box["first"])
+    assert canary.weights() == {"blue": 50, "green": 50}  # the stop does not stop the Lambda already running
+    patches.INVOKE_HOOKS.clear()
+    canary.r53.batches.clear()
+    status_rule = threading.get_ident()
+
+    def hold_the_status_rule(changes: Any) -> None:
+        if threading.get_ident() != status_rule or "newer" in box:
+            return
+        box["newer"] = canary.start(newer)
+        for _ in range(100):  # up to ~5 s for the newer deployment to shift, if it (wrongly) can
+            if {"blue": 95, "green": 5} in canary.r53.weight_batches():
+                break
+            threading.Event().wait(0.05)
+        box["holder_at_write"] = lock_of(canary, first.route_key)
+
+    canary.r53.before_change = hold_the_status_rule
+    aws = canary.aws
+    ports = workflow.WorkflowPorts(
+        deployments=Deployments(aws["dynamodb"], canary.installed.table_name),
+        route53=Route53(aws["route53"]),
+        ecs_elb=EcsElb(aws["ecs"], aws["elbv2"]),
+        cloudwatch=CloudWatch(aws["cloudwatch"]),
+        notifier=Notifier(aws["sns"], aws["events"], "", "default"),
+        sfn=StepFunctions(aws["stepfunctions"]),
+    )
+    config = load_route_config(canary.installed.env("AbortFunction"))
+
+    result = workflow.on_execution_ended(canary.abort_event(box["first"])["detail"], config, ports, datetime.now(UTC))
+    canary.r53.before_change = None
+    ended = wait_for(canary.sfn, box["newer"])
+
+    assert result["action"] == "failed-back"
+    assert (box["holder_at_write"] or {}).get("executionArn") == box["first"]  # nobody took the route meanwhile
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    assert canary.record(newer)["originalWeights"] == {"blue": 100, "green": 0}
+    assert canary.weights() == {"blue": 0, "green": 100}
