@@ -179,7 +179,9 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
         held_plan = held_record.claimed_plan()
         ended = str(status["status"])
         if ports.sfn.entered_any(holder_arn, PROMOTED_STATES):
-            finish_promotion(held_plan, holder_arn, ports, inp.now, note=f"recorded by {plan.deployment_id}")
+            finish_promotion(
+                held_plan, holder_arn, ports, inp.now, note=f"recorded by {plan.deployment_id}", release=False
+            )
         else:
             error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut"}.get(ended, "ExecutionEnded")
             fail_back(
@@ -424,10 +426,12 @@ def promote(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
 
 def finish_promotion(
-    plan: Plan, execution_arn: str, ports: WorkflowPorts, now: datetime, *, note: str = ""
+    plan: Plan, execution_arn: str, ports: WorkflowPorts, now: datetime, *, note: str = "", release: bool = True
 ) -> dict[str, Any]:
     """Mark the deployment SUCCEEDED, release the route if this execution holds it, notify.
-    Idempotent: a retry, the status rule and a taking-over deployment may all call it."""
+    Idempotent: a retry, the status rule and a taking-over deployment may all call it.
+    A taking-over deployment passes ``release=False``: its take_over replaces the lock
+    in one conditional write, which a release in between would make fail."""
     route = plan.route_key
     record = ports.deployments.get(route, plan.deployment_id)
     started = record.started_at if record else None
@@ -441,7 +445,8 @@ def finish_promotion(
             "promotion not recorded: the record finished or changed hands",
             extra={"record": record.as_dict() if record else {}},
         )
-    ports.deployments.release(route, execution_arn)
+    if release:
+        ports.deployments.release(route, execution_arn)
     promoted = ports.deployments.get(route, plan.deployment_id)
     timeline = promoted.timeline if promoted else []
     ports.notifier.publish(

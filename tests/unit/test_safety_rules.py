@@ -124,6 +124,32 @@ def test_taking_over_from_an_ended_holder_fails_it_back_first(world: World) -> N
     assert nxt.record_original()["originalWeights"] == ORIGINAL.dump()
 
 
+def test_taking_over_from_an_ended_promoted_holder_records_its_promotion_and_never_moves_it_back() -> None:
+    """The takeover records the holder's promotion and takes the lock in the same preflight.
+    Before, recording the promotion released the lock, the takeover's conditional write
+    then found no holder, and the deployment was told "busy": one needless poll, and with
+    RouteBusyTimeoutSeconds=0 a RouteBusyTimeout on a free route."""
+    world = World(config=make_config(schedule="5,25,50,100", route_busy_timeout_seconds=0))
+    world.set_pair(blue=100, green=0)
+    green = world.plan("green", "ecs-svc/1")
+    holder = world.run(green)
+    holder.to_step(4)
+    world.store.faults.fail("apply", _ddb_error(), times=99, when=_status_is(Status.SUCCEEDED))
+    with pytest.raises(ClientError):
+        holder.promote()
+    world.store.faults.clear()
+    world.sfn.end(holder.arn, "FAILED", entered={"Promote"})
+    batches = len(world.dns.batches)
+
+    blue = world.run(world.plan("blue", "ecs-svc/2"))
+    assert blue.preflight()["busy"] is False
+
+    assert world.record(green).status == Status.SUCCEEDED
+    assert len(world.dns.batches) == batches  # no fail back of the promoted release
+    assert _holder(world) == blue.arn
+    assert blue.record_original()["originalWeights"] == PROMOTED.dump()
+
+
 # ------------------------------------------------------ the originals, once
 def test_the_original_weights_are_recorded_once_and_a_rerun_fails_back_to_them(world: World) -> None:
     plan = world.plan()
