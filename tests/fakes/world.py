@@ -7,6 +7,7 @@ can stop an execution anywhere, inject a fault, and call the next state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,13 +118,17 @@ class Run:
         return dict(self.state["finish"])
 
     def fail_back(self, error: str = "HealthGateFailed", cause: str = "the alarm fired") -> dict[str, Any]:
-        self.state["failure"] = {"Error": error, "Cause": cause}
-        self.state["failback"] = workflow.failback_task(self.inp(), self.world.ports)
-        return dict(self.state["failback"])
+        return self._caught(workflow.failback_task, error, cause)
 
     def reject(self, error: str = "RouteBusyTimeout", cause: str = "busy") -> dict[str, Any]:
+        return self._caught(workflow.reject, error, cause)
+
+    def _caught(
+        self, task: Callable[[TaskInput, WorkflowPorts], dict[str, Any]], error: str, cause: str
+    ) -> dict[str, Any]:
+        """A Catch's path: ``$.failure`` holds the error, the task's result goes to ``$.failback``."""
         self.state["failure"] = {"Error": error, "Cause": cause}
-        self.state["failback"] = workflow.reject(self.inp(), self.world.ports)
+        self.state["failback"] = task(self.inp(), self.world.ports)
         return dict(self.state["failback"])
 
     # ---------------------------------------------------------- sequences

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from weightshift.errors import DeploymentAlreadyRunning, Route53Throttled, RouteBusyTimeout
 from weightshift.models import Weights
 from weightshift.records import Status
+from weightshift.settings import Resources
+from weightshift.trigger import TriggerPorts, handle
 
 from tests.fakes.faults import client_error
-from tests.fakes.world import World
-from tests.unit.helpers import make_config
+from tests.fakes.world import STATE_MACHINE, World
+from tests.unit.helpers import event_json, make_config
 
 ORIGINAL = Weights(blue=100, green=0)
 PROMOTED = Weights(blue=0, green=100)
@@ -399,3 +401,37 @@ def test_whatever_happens_in_whatever_order_traffic_ends_at_the_original_or_the_
     record = world.record(plan)
     assert record.finished or record.execution_arn != run.arn  # finished, or a re-run has taken it on
     assert _holder(world) != run.arn
+
+
+# ------------------------------------------------------------------ the trigger
+def _trigger(world: World) -> tuple[TriggerPorts, Resources]:
+    return TriggerPorts(world.store, world.dns, world.sfn), Resources(table_name="t", state_machine_arn=STATE_MACHINE)
+
+
+def test_every_task_event_delivered_three_times_starts_one_execution(world: World) -> None:
+    ports, resources = _trigger(world)
+    events = [{**event_json("green-task-running.json"), "id": f"e{i}"} for i in range(30)]
+    for i, raw in enumerate(events):
+        raw["detail"] = {**raw["detail"], "taskArn": f"{raw['detail']['taskArn']}-{i % 10}"}
+
+    decisions = [handle(raw, world.config, resources, ports, world.now).decision for raw in events]
+
+    assert decisions.count("started") == 1
+    assert set(decisions) == {"started", "duplicate"}
+    assert len(world.sfn.executions) == 1
+
+
+def test_a_trigger_that_died_after_its_claim_starts_the_execution_on_retry(world: World) -> None:
+    ports, resources = _trigger(world)
+    raw = event_json("green-task-running.json")
+    world.sfn.faults.fail("start", client_error("ServiceUnavailable", "StartExecution"))
+    with pytest.raises(ClientError):
+        handle(raw, world.config, resources, ports, world.now)
+    (record,) = world.store.list_route(world.config.route_key)
+    assert record.status == Status.CLAIMED  # "claimed, not started yet": never "already seen"
+
+    retried = handle(raw, world.config, resources, ports, world.now)
+
+    assert retried.decision == "resumed"
+    assert world.store.list_route(world.config.route_key)[0].status == Status.STARTED
+    assert list(world.sfn.executions) == [retried.execution_arn]
