@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from weightshift.adapters.deployments import CLAIMED, SUPERSEDED, Deployments
-from weightshift.adapters.ecs_elb import EcsElb
-from weightshift.adapters.route53 import Route53
-from weightshift.adapters.stepfunctions import StepFunctions
+from weightshift import records
 from weightshift.decisions import (
     Candidate,
     Ignore,
@@ -32,6 +29,8 @@ from weightshift.decisions import (
 from weightshift.errors import InvalidPlan, RouteNotFound, SignalUnavailable
 from weightshift.models import EcsTaskEvent, Plan
 from weightshift.plan import build_plan
+from weightshift.ports import Dns, Executions, RecordStore, Services
+from weightshift.records import DeploymentRecord, Status
 from weightshift.settings import Resources, RouteConfig
 
 
@@ -51,10 +50,10 @@ class Outcome:
 
 @dataclass
 class TriggerPorts:
-    deployments: Deployments
-    route53: Route53
-    sfn: StepFunctions
-    ecs: EcsElb | None = None
+    deployments: RecordStore
+    route53: Dns
+    sfn: Executions
+    ecs: Services | None = None
 
 
 def parse_event(raw: Any) -> EcsTaskEvent | Ignore:
@@ -92,7 +91,7 @@ def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPo
     # from the record alone, so a burst of events does not spend the account's
     # Route 53 request rate (5/s, shared with the canary's own changes).
     existing = ports.deployments.get(plan.route_key, plan.deployment_id)
-    if existing is not None and existing.get("status") != CLAIMED:
+    if existing is not None and existing.status != Status.CLAIMED:
         return _duplicate(plan, existing)
     if existing is None:
         weights_note = _traffic_check(candidate, config, ports)
@@ -116,13 +115,13 @@ def _traffic_check(candidate: Candidate, config: RouteConfig, ports: TriggerPort
     return against_traffic(candidate, pair.weights if pair else None)
 
 
-def _duplicate(plan: Plan, record: dict[str, Any]) -> Outcome:
+def _duplicate(plan: Plan, record: DeploymentRecord | None) -> Outcome:
     return Outcome(
         "duplicate",
         "already-started",
         plan.deployment_id,
-        record.get("executionArn"),
-        detail=f"record status {record.get('status')}",
+        record.execution_arn if record else None,
+        detail=f"record status {record.status if record else None}",
     )
 
 
@@ -143,19 +142,17 @@ def _claim_and_start(
 ) -> Outcome:
     now_iso = now.isoformat()
     claim = ports.deployments.claim(plan, plan.deployment_id, now_iso)
-    if not claim.won and claim.record.get("status") != CLAIMED:
-        return _duplicate(plan, claim.record)
+    record = claim.record  # None only if a lost claim found the record gone
+    if record is None or (not claim.won and record.status != Status.CLAIMED):
+        return _duplicate(plan, record)
     decision = "started" if claim.won else "resumed"
     holder = _in_flight(plan, ports)
     superseded = None
     if holder is not None and supersedes(plan.deployment_id, candidate, holder):
-        if holder.created_at > str(claim.record.get("createdAt", "")):
+        if holder.created_at > str(record.created_at or ""):
             # A late retry of an older deployment: the newer canary stays; this one never starts.
-            ports.deployments.update(
-                plan.route_key,
-                plan.deployment_id,
-                {"status": SUPERSEDED, "updatedAt": now_iso, "reason": f"superseded by {holder.deployment_id}"},
-                if_not_terminal=True,
+            ports.deployments.apply(
+                plan.route_key, plan.deployment_id, records.supersede(holder.deployment_id, now_iso)
             )
             return Outcome("ignored", "superseded-by-newer", plan.deployment_id, detail=holder.deployment_id)
         ports.sfn.stop(
@@ -166,9 +163,9 @@ def _claim_and_start(
         )
         superseded = holder.deployment_id
     # Always start with the claimed plan text, so a retry's input is identical.
-    input_json = str(claim.record.get("plan") or json.dumps(plan.dump(), sort_keys=True))
+    input_json = record.plan or json.dumps(plan.dump(), sort_keys=True)
     arn = ports.sfn.start(resources.state_machine_arn, plan.deployment_id, input_json)
-    ports.deployments.mark_started(plan.route_key, plan.deployment_id, arn, now_iso)
+    ports.deployments.apply(plan.route_key, plan.deployment_id, records.mark_started(arn, now_iso))
     return Outcome(
         decision,
         "new-deployment" if claim.won else "claimed-not-started",
@@ -180,12 +177,12 @@ def _claim_and_start(
 
 def _in_flight(plan: Plan, ports: TriggerPorts) -> InFlight | None:
     holder = ports.deployments.lock_holder(plan.route_key)
-    if not holder:
+    if holder is None:
         return None
-    record = ports.deployments.get(plan.route_key, str(holder.get("deploymentId", ""))) or {}
+    record = ports.deployments.get(plan.route_key, holder.deployment_id)
     return InFlight(
-        deployment_id=str(holder.get("deploymentId", "")),
-        execution_arn=str(holder.get("executionArn", "")),
-        target=record.get("targetColor"),
-        created_at=str(record.get("createdAt", "")),
+        deployment_id=holder.deployment_id,
+        execution_arn=holder.execution_arn,
+        target=record.target_color if record else None,
+        created_at=str(record.created_at or "") if record else "",
     )

@@ -14,21 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from weightshift import health
-from weightshift.adapters.cloudwatch import CloudWatch
-from weightshift.adapters.deployments import (
-    ALREADY_LIVE,
-    IN_PROGRESS,
-    REJECTED,
-    ROLLED_BACK,
-    SUCCEEDED,
-    TERMINAL,
-    Deployments,
-)
-from weightshift.adapters.ecs_elb import EcsElb
-from weightshift.adapters.notify import Notifier
-from weightshift.adapters.route53 import RecordPair, Route53
-from weightshift.adapters.stepfunctions import StepFunctions
+from weightshift import health, records
+from weightshift.adapters.route53 import RecordPair
 from weightshift.errors import (
     DeadlineExceeded,
     DeploymentAlreadyRunning,
@@ -41,6 +28,8 @@ from weightshift.errors import (
 from weightshift.models import Plan, Weights
 from weightshift.observability import logger
 from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
+from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
+from weightshift.records import Status
 from weightshift.settings import RouteConfig
 
 # The states an execution enters only after its final bake passed with DNS at the
@@ -51,12 +40,12 @@ PROMOTED_STATES = frozenset({"Promote", "Promoted, record not updated"})
 
 @dataclass
 class WorkflowPorts:
-    deployments: Deployments
-    route53: Route53
-    ecs_elb: EcsElb
-    cloudwatch: CloudWatch
-    notifier: Notifier
-    sfn: StepFunctions
+    deployments: RecordStore
+    route53: Dns
+    ecs_elb: Services
+    cloudwatch: Metrics
+    notifier: Notifications
+    sfn: Executions
 
 
 @dataclass(frozen=True)
@@ -137,37 +126,19 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     pair = _pair(plan, ports)
     weights = pair.weights if pair else None
     if weights is not None and weights.of(plan.target.color) > 0 and weights.of(plan.live.color) == 0:
-        record = ports.deployments.get(route, plan.deployment_id) or {}
-        if record.get("status") != SUCCEEDED:
-            ports.deployments.update(
+        record = ports.deployments.get(route, plan.deployment_id)
+        if record is None or record.status != Status.SUCCEEDED:
+            ports.deployments.apply(
                 route,
                 plan.deployment_id,
-                {
-                    "status": ALREADY_LIVE,
-                    "updatedAt": now_iso,
-                    "executionArn": inp.execution_arn,
-                    "reason": f"{plan.target.color} already carries all traffic",
-                },
+                records.already_live(inp.execution_arn, f"{plan.target.color} already carries all traffic", now_iso),
             )
         ports.deployments.release(route, inp.execution_arn)
         logger.info("target already live: nothing to do", extra={"weights": weights.dump()})
         return {"busy": False, "alreadyLive": True, "weights": weights.dump()}
 
     deadline = inp.now + timedelta(seconds=plan.timeout_seconds)
-    ports.deployments.update(
-        route,
-        plan.deployment_id,
-        {
-            "status": IN_PROGRESS,
-            "executionArn": inp.execution_arn,
-            "startedAt": now_iso,
-            "updatedAt": now_iso,
-            "deadline": _iso(deadline),
-            "reason": "",
-            "step": 0,
-        },
-        append_timeline={"at": now_iso, "event": "started", "execution": inp.execution_arn},
-    )
+    ports.deployments.apply(route, plan.deployment_id, records.start(inp.execution_arn, now_iso, _iso(deadline)))
     ports.notifier.publish(
         "started",
         f"Weightshift: canary to {plan.target.color} started",
@@ -190,8 +161,7 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
     holder = ports.deployments.acquire(route, plan.deployment_id, inp.execution_arn, now_iso)
     if holder is None:
         return None
-    holder_arn = str(holder.get("executionArn", ""))
-    held_by = str(holder.get("deploymentId", ""))
+    holder_arn, held_by = holder.execution_arn, holder.deployment_id
     status = ports.sfn.status(holder_arn) if holder_arn else {"status": "MISSING"}
     if status["status"] == "RUNNING":
         if held_by == plan.deployment_id:
@@ -204,12 +174,14 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
     # route. Finish what it left: record its promotion if it had passed its final bake,
     # else fail it back to its recorded weights, before this deployment reads them.
     # The status rule's Lambda, if it runs later, finds the record finished.
-    held_record = ports.deployments.get(route, held_by) or {}
-    if held_record.get("plan") and held_record.get("status") not in TERMINAL:
-        held_plan = Plan.model_validate(json.loads(str(held_record["plan"])))
+    held_record = ports.deployments.get(route, held_by)
+    if held_record is not None and held_record.plan and not held_record.finished:
+        held_plan = held_record.claimed_plan()
         ended = str(status["status"])
         if ports.sfn.entered_any(holder_arn, PROMOTED_STATES):
-            finish_promotion(held_plan, holder_arn, ports, inp.now, note=f"recorded by {plan.deployment_id}")
+            finish_promotion(
+                held_plan, holder_arn, ports, inp.now, note=f"recorded by {plan.deployment_id}", release=False
+            )
         else:
             error = {"ABORTED": "Aborted", "TIMED_OUT": "TimedOut"}.get(ended, "ExecutionEnded")
             fail_back(
@@ -289,20 +261,11 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         pair = _pair(plan, ports)
     assert pair is not None
     now_iso = _iso(inp.now)
-    original = Weights.model_validate(
-        ports.deployments.record_original(route, plan.deployment_id, pair.weights.dump(), inp.execution_arn, now_iso)
-    )
-    ports.deployments.update(
+    original = _record_original(plan, pair.weights, inp.execution_arn, now_iso, ports)
+    ports.deployments.apply(
         route,
         plan.deployment_id,
-        {"currentWeights": pair.weights.dump(), "ttlSeconds": pair.ttl_seconds, "updatedAt": now_iso},
-        owner=inp.execution_arn,
-        append_timeline={
-            "at": now_iso,
-            "event": "original-weights",
-            "weights": original.dump(),
-            "createdPair": bool(created),
-        },
+        records.weights_read(inp.execution_arn, pair.weights, pair.ttl_seconds, original, bool(created), now_iso),
     )
     return {
         "stepIndex": 0,
@@ -311,6 +274,21 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "originalWeights": original.dump(),
         "ttlSeconds": pair.ttl_seconds,
     }
+
+
+def _record_original(plan: Plan, weights: Weights, execution_arn: str, now_iso: str, ports: WorkflowPorts) -> Weights:
+    """Record the weights to restore, once per deployment; return what is recorded.
+
+    The first execution to record wins, and no later one (a re-run, a redrive, a racing
+    console execution) can overwrite it (invariant 5).
+    """
+    route = plan.route_key
+    if ports.deployments.apply(route, plan.deployment_id, records.original_weights(weights, execution_arn, now_iso)):
+        return weights
+    kept = ports.deployments.get(route, plan.deployment_id)
+    if kept is None or kept.original_weights is None:
+        raise LookupError(f"deployment {plan.deployment_id} has no record on {route}")
+    return kept.original_weights
 
 
 def _pair(plan: Plan, ports: WorkflowPorts) -> RecordPair | None:
@@ -340,18 +318,8 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     )
     ttl = int(previous.get("ttlSeconds", pair.ttl_seconds))
     now_iso = _iso(inp.now)
-    ports.deployments.update(
-        plan.route_key,
-        plan.deployment_id,
-        {"step": index, "currentWeights": weights.dump(), "updatedAt": now_iso},
-        owner=inp.execution_arn,
-        append_timeline={
-            "at": now_iso,
-            "event": "step",
-            "step": index,
-            "weights": weights.dump(),
-            "changeId": change_id,
-        },
+    ports.deployments.apply(
+        plan.route_key, plan.deployment_id, records.step(inp.execution_arn, index, weights, change_id, now_iso)
     )
     ports.notifier.publish(
         "step",
@@ -410,18 +378,10 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         raise HealthGateFailed(f"step {step.get('stepIndex')} poll {poll}: " + "; ".join(failures))
     done = poll >= polls
     if done:
-        ports.deployments.update(
+        ports.deployments.apply(
             plan.route_key,
             plan.deployment_id,
-            {"updatedAt": _iso(inp.now)},
-            owner=inp.execution_arn,
-            append_timeline={
-                "at": _iso(inp.now),
-                "event": "baked",
-                "step": step.get("stepIndex"),
-                "polls": poll,
-                "notes": verdict.notes,
-            },
+            records.baked(inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now)),
         )
     return {
         "stepIndex": step.get("stepIndex"),
@@ -466,35 +426,29 @@ def promote(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
 
 def finish_promotion(
-    plan: Plan, execution_arn: str, ports: WorkflowPorts, now: datetime, *, note: str = ""
+    plan: Plan, execution_arn: str, ports: WorkflowPorts, now: datetime, *, note: str = "", release: bool = True
 ) -> dict[str, Any]:
     """Mark the deployment SUCCEEDED, release the route if this execution holds it, notify.
-    Idempotent: a retry, the status rule and a taking-over deployment may all call it."""
+    Idempotent: a retry, the status rule and a taking-over deployment may all call it.
+    A taking-over deployment passes ``release=False``: its take_over replaces the lock
+    in one conditional write, which a release in between would make fail."""
     route = plan.route_key
-    record = ports.deployments.get(route, plan.deployment_id) or {}
-    started = record.get("startedAt")
+    record = ports.deployments.get(route, plan.deployment_id)
+    started = record.started_at if record else None
     duration = int((now - datetime.fromisoformat(started)).total_seconds()) if started else None
     now_iso = _iso(now)
-    if record.get("status") != SUCCEEDED:
-        recorded = ports.deployments.update(
-            route,
-            plan.deployment_id,
-            {
-                "status": SUCCEEDED,
-                "finishedAt": now_iso,
-                "updatedAt": now_iso,
-                "durationSeconds": duration,
-                "executionArn": execution_arn,
-                **({"reason": f"promoted; {note}"} if note else {}),
-            },
-            if_not_terminal=True,
-            owner=execution_arn,
-            append_timeline={"at": now_iso, "event": "promoted", **({"note": note} if note else {})},
+    already = record is not None and record.status == Status.SUCCEEDED
+    if not already and not ports.deployments.apply(
+        route, plan.deployment_id, records.promote(execution_arn, duration, note, now_iso)
+    ):
+        logger.warning(
+            "promotion not recorded: the record finished or changed hands",
+            extra={"record": record.as_dict() if record else {}},
         )
-        if not recorded:
-            logger.warning("promotion not recorded: the record finished or changed hands", extra={"record": record})
-    ports.deployments.release(route, execution_arn)
-    timeline = (ports.deployments.get(route, plan.deployment_id) or {}).get("timeline", [])
+    if release:
+        ports.deployments.release(route, execution_arn)
+    promoted = ports.deployments.get(route, plan.deployment_id)
+    timeline = promoted.timeline if promoted else []
     ports.notifier.publish(
         "promoted",
         f"Weightshift: {plan.target.color} promoted",
@@ -506,7 +460,7 @@ def finish_promotion(
             **({"note": note} if note else {}),
         },
     )
-    return {"status": SUCCEEDED, "durationSeconds": duration}
+    return {"status": Status.SUCCEEDED.value, "durationSeconds": duration}
 
 
 def describe_failure(failure: dict[str, Any]) -> tuple[str, str]:
@@ -541,54 +495,38 @@ def fail_back(
     back, rejected), nor for a route that another execution holds.
     """
     route = plan.route_key
-    record = ports.deployments.get(route, plan.deployment_id) or {}
-    holder = ports.deployments.lock_holder(route) or {}
-    holds = holder.get("executionArn") == execution_arn
-    status = record.get("status")
-    if status in TERMINAL:
+    record = ports.deployments.get(route, plan.deployment_id)
+    holder = ports.deployments.lock_holder(route)
+    holds = holder is not None and holder.execution_arn == execution_arn
+    status = record.status if record else None
+    if record is not None and record.finished:
         if release and holds:
             ports.deployments.release(route, execution_arn)
         logger.warning("the deployment had already finished; DNS left alone", extra={"status": status})
         return _failback_result(error, f"{cause} (the deployment had already finished: {status}; DNS left alone)")
-    original = record.get("originalWeights")
+    restored = record.original_weights if record else None
     not_ours = ""
-    if holder and not holds:
-        logger.warning("the route belongs to another execution now; DNS left alone", extra={"holder": holder})
-        original = None
-        not_ours = (
-            f"DNS left alone: the route is now held by {holder.get('deploymentId')} ({holder.get('executionArn')})"
-        )
+    if holder is not None and not holds:
+        logger.warning("the route belongs to another execution now; DNS left alone", extra={"holder": holder.as_dict()})
+        restored = None
+        not_ours = f"DNS left alone: the route is now held by {holder.deployment_id} ({holder.execution_arn})"
     change_id = None
-    restored = None
-    if original:
-        restored = Weights.model_validate(original)
+    if restored is not None:
         pair = _pair(plan, ports)
         if pair is not None and pair.weights != restored:
             change_id = ports.route53.change_weights(
                 pair, restored, plan.hosted_zone_id, f"Weightshift {plan.deployment_id}: fail back ({error})"
             )
-    where = f"at step {record.get('step', 0)}" if record.get("step") else "before the first step"
+    where = f"at step {record.step}" if record and record.step else "before the first step"
     outcome = not_ours or (
         f"weights restored to blue={restored.blue} green={restored.green}"
-        if restored
+        if restored is not None
         else "no DNS change had been made"
     )
     reason = f"{error}: {cause} ({where}; {outcome})"
     now_iso = _iso(now)
-    ports.deployments.update(
-        route,
-        plan.deployment_id,
-        {
-            "status": ROLLED_BACK,
-            "reason": reason,
-            "error": error,
-            "finishedAt": now_iso,
-            "updatedAt": now_iso,
-            "restoredWeights": restored.dump() if restored else None,
-        },
-        if_not_terminal=True,
-        owner=execution_arn,
-        append_timeline={"at": now_iso, "event": "rolled-back", "error": error, "cause": cause},
+    ports.deployments.apply(
+        route, plan.deployment_id, records.roll_back(execution_arn, error, cause, reason, restored, now_iso)
     )
     if release:
         ports.deployments.release(route, execution_arn)
@@ -600,7 +538,7 @@ def fail_back(
             "target": plan.target.color,
             "error": error,
             "reason": reason,
-            "restoredWeights": restored.dump() if restored else None,
+            "restoredWeights": restored.dump() if restored is not None else None,
         },
     )
     logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
@@ -608,7 +546,7 @@ def fail_back(
         **_failback_result(error, f"{cause} ({where}; {outcome})"),
         "changed": change_id is not None,
         "changeId": change_id,
-        "restoredWeights": restored.dump() if restored else None,
+        "restoredWeights": restored.dump() if restored is not None else None,
     }
 
 
@@ -637,20 +575,8 @@ def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     except InvalidPlan as exc:  # not a plan this stack accepts: no record of ours to touch
         return {"error": error, "cause": f"{cause} ({exc})"}
     now_iso = _iso(inp.now)
-    ports.deployments.update(
-        plan.route_key,
-        plan.deployment_id,
-        {
-            "status": REJECTED,
-            "reason": f"{error}: {cause}",
-            "error": error,
-            "updatedAt": now_iso,
-            "finishedAt": now_iso,
-            "executionArn": inp.execution_arn,
-        },
-        if_not_terminal=True,
-        owner=inp.execution_arn,
-        append_timeline={"at": now_iso, "event": "rejected", "error": error, "cause": cause},
+    ports.deployments.apply(
+        plan.route_key, plan.deployment_id, records.reject(inp.execution_arn, error, cause, now_iso)
     )
     ports.deployments.release(plan.route_key, inp.execution_arn)
     ports.notifier.publish(
@@ -683,17 +609,17 @@ def on_execution_ended(
         return {"action": "none", "reason": f"input names no deployment: {exc!r}"}
     route = config.route_key
     record = ports.deployments.get(route, deployment_id)
-    if record is None or not record.get("plan"):
+    if record is None or not record.plan:
         return {"action": "none", "reason": f"no deployment {deployment_id} on this stack's route"}
-    holder = ports.deployments.lock_holder(route) or {}
-    holds_lock = holder.get("executionArn") == execution_arn
-    if not holds_lock and record.get("executionArn") != execution_arn:
+    holder = ports.deployments.lock_holder(route)
+    holds_lock = holder is not None and holder.execution_arn == execution_arn
+    if not holds_lock and record.execution_arn != execution_arn:
         return {"action": "none", "reason": "this execution never held the route"}
-    if record.get("status") in TERMINAL:
+    if record.finished:
         if holds_lock:
             ports.deployments.release(route, execution_arn)
-        return {"action": "none", "reason": f"the deployment had already finished ({record.get('status')})"}
-    plan = Plan.model_validate(json.loads(str(record["plan"])))  # written by our own claim: trusted
+        return {"action": "none", "reason": f"the deployment had already finished ({record.status})"}
+    plan = record.claimed_plan()
     if ports.sfn.entered_any(execution_arn, PROMOTED_STATES):
         result = finish_promotion(plan, execution_arn, ports, now, note=f"execution ended {status} after promotion")
         return {"action": "promoted", **result}

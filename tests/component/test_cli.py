@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner, Result
 from weightshift.adapters.deployments import TERMINAL, Deployments
 from weightshift.models import route_key
+from weightshift.records import Change
 from weightshift_cli import ops
 from weightshift_cli.aws import Aws, AwsOptions, Ports, load_stack
 from weightshift_cli.errors import CliError
@@ -56,7 +57,7 @@ class Env:
         return route_key(self.world.zone_id, self.world.record_name)
 
     def records(self) -> list[dict[str, Any]]:
-        return self.table.list_route(self.route)
+        return [r.as_dict() for r in self.table.list_route(self.route)]
 
     def cli(self, *args: str, env: dict[str, str | None] | None = None) -> Result:
         """Run the CLI against the emulator (wide output, so lines are not wrapped)."""
@@ -377,7 +378,7 @@ def test_abort_that_never_sees_the_fail_back_times_out_clearly(env: Env) -> None
 
     # Clean up as an operator would: put the weights back and free the route.
     patches.INVOKE_HOOKS.clear()
-    env.table.update(env.route, record["deploymentId"], {"status": "ROLLED_BACK", "reason": "test cleanup"})
+    env.table.apply(env.route, record["deploymentId"], Change({"status": "ROLLED_BACK", "reason": "test cleanup"}))
     env.table.release(env.route, record["executionArn"])
     set_weights(env, blue=100, green=0)
 

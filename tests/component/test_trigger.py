@@ -23,6 +23,7 @@ import pytest
 from weightshift.adapters import stepfunctions as sfn_adapter
 from weightshift.adapters.deployments import CLAIMED, Deployments
 from weightshift.plan import execution_name
+from weightshift.records import Change
 from weightshift_emulator.world import Surroundings
 
 from tests.component.test_trigger_harness import SAMPLE_DEPLOYMENT, TriggerRig, bakes_held, trigger_rig
@@ -220,7 +221,7 @@ def test_a_retry_after_the_claimed_execution_already_ended_still_returns_it(rig:
     first = rig.send(copy.deepcopy(event))
     assert wait_for(rig.sfn, first["execution_arn"])["status"] == "SUCCEEDED"
     table = Deployments(rig.aws["dynamodb"], rig.installed.table_name)
-    table.update(rig.route, first["deployment_id"], {"status": CLAIMED})  # as if mark_started never ran
+    table.apply(rig.route, first["deployment_id"], Change({"status": CLAIMED}))  # as if mark_started never ran
     rig.set_pair(blue=100, green=0)  # and green is not live, so the event is a release again
 
     retried = rig.send(copy.deepcopy(event))

@@ -60,7 +60,7 @@ class Env:
         table = Deployments(self.aws["dynamodb"], self.stack.table_name)
         record = table.get(route_key(self.world.zone_id, self.world.record_name), deployment_id)
         assert record is not None, f"no record for {deployment_id}"
-        return record
+        return record.as_dict()
 
     def executions(self) -> list[dict[str, Any]]:
         return list(

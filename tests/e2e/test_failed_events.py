@@ -76,7 +76,7 @@ class Env:
     def record(self, deployment_id: str) -> dict[str, Any]:
         record = self.table.get(route_key(self.world.zone_id, self.world.record_name), deployment_id)
         assert record is not None, deployment_id
-        return record
+        return record.as_dict()
 
     def invocations(self, logical_id: str) -> list[lambda_async.AsyncInvocation]:
         return [i for i in lambda_async.INVOCATIONS if i.function == self.fn(logical_id)]
@@ -114,7 +114,7 @@ def _clean(env: Env) -> Iterator[None]:
     for execution in env.executions():
         wait_for(env.aws["stepfunctions"], execution["executionArn"])
     route = route_key(env.world.zone_id, env.world.record_name)
-    assert cfn_patches.wait_until(lambda: all(r.get("status") in TERMINAL for r in env.table.list_route(route)))
+    assert cfn_patches.wait_until(lambda: all(r.finished for r in env.table.list_route(route)))
     drain(env)
     cfn_patches.reset()
 

@@ -132,7 +132,7 @@ class Canary:
 
         found = Deployments(self.aws["dynamodb"], self.installed.table_name).get(plan.route_key, plan.deployment_id)
         assert found is not None
-        return found
+        return found.as_dict()
 
     def on_step(self, step: int, action: Callable[[], None]) -> None:
         """Run ``action`` when the Shift function is invoked for ``step``."""

@@ -271,7 +271,7 @@ def history(
 ) -> None:
     """Past deployments from the table, newest first."""
     ports = _ports(ctx, stack)
-    records = list(reversed(ports.deployments.list_route(ports.stack.route)))[:limit]
+    records = [r.as_dict() for r in reversed(ports.deployments.list_route(ports.stack.route))][:limit]
     if json_out:
         render.print_json([ops.for_output(r) for r in records])
         return

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from weightshift.adapters.deployments import ALREADY_LIVE, SUCCEEDED, TERMINAL
 from weightshift.errors import InvalidPlan
 from weightshift.models import Color, Plan, Weights
 from weightshift.plan import (
@@ -28,12 +27,13 @@ from weightshift.plan import (
     validate_plan,
     warnings_for,
 )
+from weightshift.records import TERMINAL, Status
 from weightshift.settings import RouteConfig
 
 from weightshift_cli.aws import Ports
 from weightshift_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK, CliError, NoDeploymentRunning, WatchTimeout
 
-PROMOTED = frozenset({SUCCEEDED, ALREADY_LIVE})
+PROMOTED = frozenset({Status.SUCCEEDED, Status.ALREADY_LIVE})
 # How long a record may stay unfinished after its execution ended (the abort rule's
 # Lambda normally updates it within seconds) before `watch` calls it stuck.
 ENDED_GRACE_SECONDS = 60.0
@@ -97,16 +97,16 @@ def active_deployment(ports: Ports) -> dict[str, Any] | None:
     """The deployment running now: the route lock's holder, else the newest unfinished record."""
     table, route = ports.deployments, ports.stack.route
     holder = table.lock_holder(route)
-    if holder and holder.get("deploymentId"):
-        record = table.get(route, str(holder["deploymentId"]))
-        if record is not None and record.get("status") not in TERMINAL:
-            return record
-    unfinished = [r for r in table.list_route(route) if r.get("status") not in TERMINAL]
-    return unfinished[-1] if unfinished else None
+    if holder is not None and holder.deployment_id:
+        record = table.get(route, holder.deployment_id)
+        if record is not None and not record.finished:
+            return record.as_dict()
+    unfinished = [r for r in table.list_route(route) if not r.finished]
+    return unfinished[-1].as_dict() if unfinished else None
 
 
 def last_finished(ports: Ports) -> dict[str, Any] | None:
-    finished = [r for r in ports.deployments.list_route(ports.stack.route) if r.get("status") in TERMINAL]
+    finished = [r.as_dict() for r in ports.deployments.list_route(ports.stack.route) if r.finished]
     return max(finished, key=lambda r: str(r.get("finishedAt") or r.get("updatedAt") or ""), default=None)
 
 
@@ -122,7 +122,11 @@ def wait_for_deployment(
     deadline = clock() + max(0.0, wait_seconds)
     while True:
         table = ports.deployments
-        record = table.get(ports.stack.route, deployment_id) if deployment_id else active_deployment(ports)
+        if deployment_id:
+            found = table.get(ports.stack.route, deployment_id)
+            record = found.as_dict() if found is not None else None
+        else:
+            record = active_deployment(ports)
         if record is not None:
             return record
         if clock() >= deadline:
@@ -182,7 +186,7 @@ def follow(
         fresh = ports.deployments.get(route, deployment_id)
         if fresh is None:
             raise CliError(f"deployment {deployment_id}: its record disappeared from {ports.stack.table_name}")
-        record = fresh
+        record = fresh.as_dict()
 
 
 # --------------------------------------------------------------------- abort

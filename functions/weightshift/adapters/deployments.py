@@ -12,9 +12,8 @@ Every check-and-set is a single conditional write: no read-then-write races.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -22,33 +21,44 @@ from botocore.exceptions import ClientError
 
 from weightshift.adapters.aws import error_code
 from weightshift.models import Plan
+from weightshift.records import (
+    LOCK_SK,
+    TERMINAL,
+    Change,
+    Claim,
+    DeploymentRecord,
+    LockHolder,
+    Status,
+    claimed,
+    deployment_key,
+)
 
-# Lifecycle of a deployment record.
-CLAIMED = "CLAIMED"  # the trigger won the conditional write; the execution may not exist yet
-STARTED = "STARTED"  # StartExecution returned
-IN_PROGRESS = "IN_PROGRESS"  # preflight passed, weights recorded
-SUCCEEDED = "SUCCEEDED"
-ROLLED_BACK = "ROLLED_BACK"
-REJECTED = "REJECTED"  # preflight refused it; DNS untouched
-ALREADY_LIVE = "ALREADY_LIVE"
-SUPERSEDED = "SUPERSEDED"  # a newer deployment of the same service claimed the route first; never started
-TERMINAL = frozenset({SUCCEEDED, ROLLED_BACK, REJECTED, ALREADY_LIVE, SUPERSEDED})
+# The record's lifecycle (records.Status), by the names tests and tools import from here.
+CLAIMED, STARTED, IN_PROGRESS = Status.CLAIMED, Status.STARTED, Status.IN_PROGRESS
+SUCCEEDED, ROLLED_BACK, REJECTED = Status.SUCCEEDED, Status.ROLLED_BACK, Status.REJECTED
+ALREADY_LIVE, SUPERSEDED = Status.ALREADY_LIVE, Status.SUPERSEDED
+__all__ = [
+    "ALREADY_LIVE",
+    "CLAIMED",
+    "IN_PROGRESS",
+    "LOCK_SK",
+    "REJECTED",
+    "ROLLED_BACK",
+    "STARTED",
+    "SUCCEEDED",
+    "SUPERSEDED",
+    "TERMINAL",
+    "Claim",
+    "Deployments",
+    "deployment_key",
+]
 
 TASK_VERSION_TTL_SECONDS = 7 * 24 * 3600
-LOCK_SK = "LOCK"
-
-
-def deployment_key(route: str, deployment_id: str) -> dict[str, str]:
-    return {"pk": route, "sk": f"DEPLOYMENT#{deployment_id}"}
-
-
-@dataclass(frozen=True)
-class Claim:
-    won: bool
-    record: dict[str, Any]
 
 
 class Deployments:
+    """The record store on DynamoDB: the only code that writes records and the lock."""
+
     def __init__(self, client: Any, table_name: str) -> None:
         self._ddb = client
         self._table = table_name
@@ -74,61 +84,30 @@ class Deployments:
             raise
         return True
 
-    # ------------------------------------------------------------------ claims
+    # ------------------------------------------------------------------ records
     def claim(self, plan: Plan, execution_name: str, now_iso: str) -> Claim:
         """Claim the deployment. Exactly one caller wins; losers get the existing record."""
-        item = {
-            **_key(deployment_key(plan.route_key, plan.deployment_id)),
-            "status": {"S": CLAIMED},
-            "deploymentId": {"S": plan.deployment_id},
-            "ecsDeployment": {"S": plan.ecs_deployment},
-            "targetColor": {"S": plan.target.color},
-            "executionName": {"S": execution_name},
-            "plan": {"S": json.dumps(plan.dump(), sort_keys=True)},
-            "createdAt": {"S": now_iso},
-            "updatedAt": {"S": now_iso},
-        }
+        record = claimed(plan, execution_name, now_iso)
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item=item,
+                Item={k: _attr(v) for k, v in record.as_dict().items()},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-            return Claim(True, _plain(item))
+            return Claim(True, record)
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-        existing = self.get(plan.route_key, plan.deployment_id)
-        return Claim(False, existing or {})
+        return Claim(False, self.get(plan.route_key, plan.deployment_id))
 
-    def mark_started(self, route: str, deployment_id: str, execution_arn: str, now_iso: str) -> None:
-        """CLAIMED -> STARTED. A no-op if the workflow already moved the record on."""
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=_key(deployment_key(route, deployment_id)),
-                UpdateExpression="SET executionArn = :arn, updatedAt = :now, #s = :started",
-                ConditionExpression="#s = :claimed",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":arn": {"S": execution_arn},
-                    ":now": {"S": now_iso},
-                    ":started": {"S": STARTED},
-                    ":claimed": {"S": CLAIMED},
-                },
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-
-    def get(self, route: str, deployment_id: str) -> dict[str, Any] | None:
+    def get(self, route: str, deployment_id: str) -> DeploymentRecord | None:
         resp = self._ddb.get_item(
             TableName=self._table, Key=_key(deployment_key(route, deployment_id)), ConsistentRead=True
         )
-        return _plain(resp["Item"]) if "Item" in resp else None
+        return DeploymentRecord.model_validate(_plain(resp["Item"])) if "Item" in resp else None
 
-    def list_route(self, route: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def list_route(self, route: str) -> list[DeploymentRecord]:
+        items: list[DeploymentRecord] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :d)",
@@ -137,14 +116,62 @@ class Deployments:
         }
         while True:
             page = self._ddb.query(**kwargs)
-            items.extend(_plain(i) for i in page["Items"])
+            items.extend(DeploymentRecord.model_validate(_plain(i)) for i in page["Items"])
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return sorted(items, key=lambda r: str(r.get("createdAt", "")))
+        return sorted(items, key=lambda r: str(r.created_at or ""))
+
+    def apply(self, route: str, deployment_id: str, change: Change) -> bool:
+        """Apply one of records.py's changes as one conditional write. False if its guard
+        (or the record's existence) refused it; nothing was written then."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets = []
+        for i, (name, value) in enumerate(change.fields.items()):
+            names[f"#f{i}"] = name
+            values[f":v{i}"] = _attr(value)
+            sets.append(f"#f{i} = :v{i}")
+        if change.event is not None:
+            names["#tl"] = "timeline"
+            values[":tl"] = {"L": [_attr(change.event)]}
+            values[":empty"] = {"L": []}
+            sets.append("#tl = list_append(if_not_exists(#tl, :empty), :tl)")
+        guard = change.guard
+        condition = "attribute_exists(pk)"
+        if guard.not_terminal or guard.status_is is not None:
+            names["#st"] = "status"
+        if guard.not_terminal:
+            for i, status in enumerate(sorted(TERMINAL)):
+                values[f":t{i}"] = {"S": str(status)}
+            condition += " AND NOT #st IN (" + ", ".join(f":t{i}" for i in range(len(TERMINAL))) + ")"
+        if guard.status_is is not None:
+            values[":from"] = {"S": str(guard.status_is)}
+            condition += " AND #st = :from"
+        if guard.owner is not None:
+            names["#owner"] = "executionArn"
+            values[":owner"] = {"S": guard.owner}
+            condition += " AND (attribute_not_exists(#owner) OR #owner = :owner)"
+        if guard.unset is not None:
+            names["#unset"] = guard.unset
+            condition += " AND attribute_not_exists(#unset)"
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=_key(deployment_key(route, deployment_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
 
     # ---------------------------------------------------------------- the lock
-    def acquire(self, route: str, deployment_id: str, execution_arn: str, now_iso: str) -> dict[str, Any] | None:
+    def acquire(self, route: str, deployment_id: str, execution_arn: str, now_iso: str) -> LockHolder | None:
         """Take the route's lock for one execution. Returns None on success, else the holder.
 
         The lock belongs to an execution, not to a deployment: a second execution of the
@@ -154,13 +181,7 @@ class Deployments:
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": route},
-                    "sk": {"S": LOCK_SK},
-                    "deploymentId": {"S": deployment_id},
-                    "executionArn": {"S": execution_arn},
-                    "acquiredAt": {"S": now_iso},
-                },
+                Item=_lock_item(route, deployment_id, execution_arn, now_iso),
                 ConditionExpression="attribute_not_exists(pk) OR executionArn = :e",
                 ExpressionAttributeValues={":e": {"S": execution_arn}},
             )
@@ -168,13 +189,13 @@ class Deployments:
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-        return self.lock_holder(route) or {}
+        return self.lock_holder(route) or LockHolder()
 
-    def lock_holder(self, route: str) -> dict[str, Any] | None:
+    def lock_holder(self, route: str) -> LockHolder | None:
         resp = self._ddb.get_item(
             TableName=self._table, Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}}, ConsistentRead=True
         )
-        return _plain(resp["Item"]) if "Item" in resp else None
+        return LockHolder.model_validate(_plain(resp["Item"])) if "Item" in resp else None
 
     def take_over(
         self, route: str, old_execution_arn: str, deployment_id: str, execution_arn: str, now_iso: str
@@ -183,13 +204,7 @@ class Deployments:
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": route},
-                    "sk": {"S": LOCK_SK},
-                    "deploymentId": {"S": deployment_id},
-                    "executionArn": {"S": execution_arn},
-                    "acquiredAt": {"S": now_iso},
-                },
+                Item=_lock_item(route, deployment_id, execution_arn, now_iso),
                 ConditionExpression="executionArn = :old",
                 ExpressionAttributeValues={":old": {"S": old_execution_arn}},
             )
@@ -212,81 +227,15 @@ class Deployments:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
-    def record_original(
-        self, route: str, deployment_id: str, weights: dict[str, int], execution_arn: str, now_iso: str
-    ) -> dict[str, int]:
-        """Record the weights to restore, once per deployment; return what is recorded.
 
-        A conditional write: the first execution to record wins, and no later one (a
-        re-run, a redrive, a racing console execution) can overwrite it (invariant 5).
-        """
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=_key(deployment_key(route, deployment_id)),
-                UpdateExpression="SET originalWeights = :w, originalExecution = :e, originalAt = :now",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(originalWeights)",
-                ExpressionAttributeValues={":w": _attr(weights), ":e": {"S": execution_arn}, ":now": {"S": now_iso}},
-            )
-            return weights
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-        kept = (self.get(route, deployment_id) or {}).get("originalWeights")
-        if not isinstance(kept, dict):
-            raise LookupError(f"deployment {deployment_id} has no record on {route}")
-        return {str(k): int(v) for k, v in kept.items()}
-
-    # --------------------------------------------------------------- progress
-    def update(
-        self,
-        route: str,
-        deployment_id: str,
-        fields: dict[str, Any],
-        *,
-        if_not_terminal: bool = False,
-        owner: str | None = None,
-        append_timeline: dict[str, Any] | None = None,
-    ) -> bool:
-        """Set fields on a record. With ``if_not_terminal``, only while it has not finished;
-        with ``owner``, only while that execution owns the record (or no execution does yet)."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        sets = []
-        for i, (name, value) in enumerate(fields.items()):
-            names[f"#f{i}"] = name
-            values[f":v{i}"] = _attr(value)
-            sets.append(f"#f{i} = :v{i}")
-        if append_timeline is not None:
-            names["#tl"] = "timeline"
-            values[":tl"] = {"L": [_attr(append_timeline)]}
-            values[":empty"] = {"L": []}
-            sets.append("#tl = list_append(if_not_exists(#tl, :empty), :tl)")
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": _key(deployment_key(route, deployment_id)),
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-        condition = "attribute_exists(pk)"
-        if if_not_terminal:
-            names["#st"] = "status"
-            for i, status in enumerate(sorted(TERMINAL)):
-                values[f":t{i}"] = {"S": status}
-            condition += " AND NOT #st IN (" + ", ".join(f":t{i}" for i in range(len(TERMINAL))) + ")"
-        if owner is not None:
-            names["#owner"] = "executionArn"
-            values[":owner"] = {"S": owner}
-            condition += " AND (attribute_not_exists(#owner) OR #owner = :owner)"
-        kwargs["ConditionExpression"] = condition
-        try:
-            self._ddb.update_item(**kwargs)
-            return True
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+def _lock_item(route: str, deployment_id: str, execution_arn: str, now_iso: str) -> dict[str, Any]:
+    return {
+        "pk": {"S": route},
+        "sk": {"S": LOCK_SK},
+        "deploymentId": {"S": deployment_id},
+        "executionArn": {"S": execution_arn},
+        "acquiredAt": {"S": now_iso},
+    }
 
 
 def _key(key: dict[str, str]) -> dict[str, Any]:
@@ -303,6 +252,8 @@ def _attr(value: Any) -> dict[str, Any]:
 
 
 def _decimals(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, list):

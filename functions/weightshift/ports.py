@@ -1,0 +1,94 @@
+"""What the workflow and the trigger need from AWS, one ``Protocol`` per port.
+
+adapters/ holds the implementations on boto3; tests/fakes/ holds in-memory ones with
+the same conditional semantics, so the safety rules are unit-tested in milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from weightshift.adapters.ecs_elb import ServiceState, TargetGroupHealth
+from weightshift.adapters.route53 import RecordPair
+from weightshift.models import Plan, SideSpec, Weights
+from weightshift.records import Change, Claim, DeploymentRecord, LockHolder
+
+
+class RecordStore(Protocol):
+    """The deployments table: records, the route lock, task versions."""
+
+    def note_task_version(self, task_arn: str, version: int, now: int) -> bool: ...
+
+    def claim(self, plan: Plan, execution_name: str, now_iso: str) -> Claim: ...
+
+    def get(self, route: str, deployment_id: str) -> DeploymentRecord | None: ...
+
+    def list_route(self, route: str) -> list[DeploymentRecord]: ...
+
+    def apply(self, route: str, deployment_id: str, change: Change) -> bool: ...
+
+    def acquire(self, route: str, deployment_id: str, execution_arn: str, now_iso: str) -> LockHolder | None: ...
+
+    def lock_holder(self, route: str) -> LockHolder | None: ...
+
+    def take_over(
+        self, route: str, old_execution_arn: str, deployment_id: str, execution_arn: str, now_iso: str
+    ) -> bool: ...
+
+    def release(self, route: str, execution_arn: str) -> None: ...
+
+
+class Dns(Protocol):
+    """Route 53: the weighted pair and its health checks."""
+
+    def check_zone(self, hosted_zone_id: str, record_name: str) -> None: ...
+
+    def find_pair(self, hosted_zone_id: str, record_name: str, blue_id: str, green_id: str) -> RecordPair | None: ...
+
+    def change_weights(self, pair: RecordPair, weights: Weights, hosted_zone_id: str, comment: str) -> str: ...
+
+    def create_pair(
+        self,
+        hosted_zone_id: str,
+        record_name: str,
+        sides: dict[str, tuple[SideSpec, dict[str, str]]],
+        weights: Weights,
+        comment: str,
+    ) -> str: ...
+
+    def health_check_healthy_fraction(self, health_check_id: str) -> float: ...
+
+
+class Services(Protocol):
+    """ECS services and their ALBs."""
+
+    def service(self, cluster: str, service: str) -> ServiceState: ...
+
+    def target_groups(self, load_balancer_arn: str) -> list[TargetGroupHealth]: ...
+
+    def alias_target(self, load_balancer_arn: str) -> dict[str, str]: ...
+
+
+class Metrics(Protocol):
+    """CloudWatch alarms and ALB counts."""
+
+    def alarm_states(self, names: list[str]) -> dict[str, str]: ...
+
+    def alb_counts(self, load_balancer_arn: str, now: datetime, window_seconds: int) -> tuple[float, float]: ...
+
+
+class Notifications(Protocol):
+    def publish(self, kind: str, subject: str, detail: dict[str, Any], *, email: bool = True) -> None: ...
+
+
+class Executions(Protocol):
+    """Step Functions."""
+
+    def start(self, state_machine_arn: str, name: str, input_json: str) -> str: ...
+
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool: ...
+
+    def status(self, execution_arn: str) -> dict[str, Any]: ...
+
+    def entered_any(self, execution_arn: str, state_names: frozenset[str]) -> bool: ...
