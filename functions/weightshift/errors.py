@@ -56,5 +56,9 @@ class PriorRequestNotComplete(WeightshiftError):
     """Route 53 is still applying an earlier change to this zone. Retried."""
 
 
+class FailbackInProgress(WeightshiftError):
+    """Another actor is failing back the same ended execution right now. Retried."""
+
+
 class WeightsChangedOutside(WeightshiftError):
     """The record pair no longer looks like what the workflow wrote."""

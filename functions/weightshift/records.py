@@ -46,6 +46,14 @@ TERMINAL = frozenset({Status.SUCCEEDED, Status.ROLLED_BACK, Status.REJECTED, Sta
 
 LOCK_SK = "LOCK"
 
+# A fail back of an ended execution may be started by two actors at once: the status
+# rule's Lambda (acting as that execution) and the next deployment taking the route
+# over. The lock item carries a fence (``failbackBy``/``failbackAt``): only its holder
+# writes DNS for that execution, and the taker may replace the lock only after its own
+# fail back. A fence older than this is an actor that died (the functions' Timeout is
+# 60 s in template.yaml; tests/unit/test_records.py ties the two).
+FAILBACK_FENCE_SECONDS = 120
+
 
 def deployment_key(route: str, deployment_id: str) -> dict[str, str]:
     return {"pk": route, "sk": f"DEPLOYMENT#{deployment_id}"}
@@ -106,6 +114,8 @@ class LockHolder(_Item):
     deployment_id: str = ""
     execution_arn: str = ""
     acquired_at: str = ""
+    failback_by: str = ""  # who is failing back this (ended) holder, if anyone
+    failback_at: str = ""
 
 
 @dataclass(frozen=True)

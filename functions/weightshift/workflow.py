@@ -19,6 +19,7 @@ from weightshift.adapters.route53 import RecordPair
 from weightshift.errors import (
     DeadlineExceeded,
     DeploymentAlreadyRunning,
+    FailbackInProgress,
     HealthGateFailed,
     InvalidPlan,
     RouteBusyTimeout,
@@ -173,7 +174,11 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
     # The holder ended (stopped, superseded, timed out, failed) without releasing the
     # route. Finish what it left: record its promotion if it had passed its final bake,
     # else fail it back to its recorded weights, before this deployment reads them.
-    # The status rule's Lambda, if it runs later, finds the record finished.
+    # First the fence: if the status rule's Lambda is failing it back right now, wait in
+    # line rather than take the route from under that write. The status rule, if it
+    # runs later, finds the record finished or the route no longer the holder's.
+    if not _fence(route, holder_arn, inp.execution_arn, inp.now, ports):
+        return _queued(plan, inp, held_by, holder_arn)
     held_record = ports.deployments.get(route, held_by)
     if held_record is not None and held_record.plan and not held_record.finished:
         held_plan = held_record.claimed_plan()
@@ -192,11 +197,17 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
                 ports,
                 inp.now,
                 release=False,
+                actor=inp.execution_arn,
             )
     if not ports.deployments.take_over(route, holder_arn, plan.deployment_id, inp.execution_arn, now_iso):
         return _queued(plan, inp, held_by, holder_arn)  # someone else took it first: ask again
     logger.warning("took over the route from an execution that ended", extra={"holder": holder_arn})
     return None
+
+
+def _fence(route: str, holder_arn: str, actor: str, now: datetime, ports: WorkflowPorts) -> bool:
+    stale = now - timedelta(seconds=records.FAILBACK_FENCE_SECONDS)
+    return ports.deployments.fence(route, holder_arn, actor, _iso(now), _iso(stale))
 
 
 def _queued(plan: Plan, inp: TaskInput, held_by: str, holder_arn: str) -> dict[str, Any]:
@@ -485,14 +496,18 @@ def fail_back(
     now: datetime,
     *,
     release: bool = True,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Restore the deployment's recorded original weights in one batch; record, notify, release.
 
-    Shared by the workflow's Catch path, the status rule's Lambda, and a next
-    deployment taking over from an execution that ended without it.
+    Shared by the workflow's Catch path, the status rule's Lambda (both act as the
+    execution itself), and a next deployment taking over from an execution that ended
+    without it (``actor`` is then that deployment's execution).
     Idempotent: restoring weights that are already restored changes nothing.
-    It never writes DNS for a deployment whose record has finished (promoted, rolled
-    back, rejected), nor for a route that another execution holds.
+    It writes DNS only while ``execution_arn`` still holds the route and ``actor`` holds
+    its fail-back fence: never for a deployment whose record has finished (promoted,
+    rolled back, rejected), never for a route another execution holds or that is free,
+    never alongside another actor's fail back of the same execution (FailbackInProgress).
     """
     route = plan.route_key
     record = ports.deployments.get(route, plan.deployment_id)
@@ -506,10 +521,21 @@ def fail_back(
         return _failback_result(error, f"{cause} (the deployment had already finished: {status}; DNS left alone)")
     restored = record.original_weights if record else None
     not_ours = ""
-    if holder is not None and not holds:
-        logger.warning("the route belongs to another execution now; DNS left alone", extra={"holder": holder.as_dict()})
+    if not holds:
+        logger.warning(
+            "the route is not this execution's; DNS left alone", extra={"holder": holder.as_dict() if holder else None}
+        )
         restored = None
-        not_ours = f"DNS left alone: the route is now held by {holder.deployment_id} ({holder.execution_arn})"
+        not_ours = (
+            f"DNS left alone: the route is now held by {holder.deployment_id} ({holder.execution_arn})"
+            if holder is not None
+            else "DNS left alone: this execution no longer holds the route"
+        )
+    elif not _fence(route, execution_arn, actor or execution_arn, now, ports):
+        assert holder is not None
+        raise FailbackInProgress(
+            f"{holder.failback_by} is failing back {execution_arn} right now; this attempt changed nothing"
+        )
     change_id = None
     if restored is not None:
         pair = _pair(plan, ports)

@@ -143,6 +143,8 @@ def test_the_lock_belongs_to_one_execution(store: RecordStore) -> None:
     assert not store.take_over(route, B, "d2", B, NOW)  # only from the holder it names
     store.release(route, B)  # not B's: nothing happens
     assert store.lock_holder(route) == holder.model_copy(update={"acquired_at": LATER})
+    assert not store.take_over(route, A, "d2", B, NOW)  # not without B holding A's fail-back fence
+    assert store.fence(route, A, B, NOW, "")
     assert store.take_over(route, A, "d2", B, NOW)
     store.release(route, B)
     assert store.lock_holder(route) is None
@@ -160,3 +162,16 @@ def test_records_of_a_route_are_listed_oldest_first(store: RecordStore) -> None:
     newer = _claimed(store, "ecs-svc/2", LATER)
     older = _claimed(store, "ecs-svc/1", NOW)
     assert [r.deployment_id for r in store.list_route(older.route_key)] == [older.deployment_id, newer.deployment_id]
+
+
+def test_one_actor_at_a_time_fails_an_ended_holder_back(store: RecordStore) -> None:
+    route = _plan().route_key
+    assert store.acquire(route, "d1", A, NOW) is None
+    assert not store.fence(route, B, A, NOW, "")  # only while the execution named still holds the route
+    assert store.fence(route, A, A, NOW, "")  # the status rule, acting as A
+    assert store.fence(route, A, A, LATER, "")  # its own retry re-enters
+    assert not store.fence(route, A, B, LATER, NOW)  # another actor, while the fence is fresh
+    assert store.fence(route, A, B, "2100-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00")  # stale: taken
+    held = store.lock_holder(route)
+    assert held is not None
+    assert (held.execution_arn, held.failback_by) == (A, B)

@@ -104,12 +104,24 @@ class FakeRecordStore:
         held = self.items.get((route, LOCK_SK))
         return LockHolder.model_validate(held) if held is not None else None
 
+    def fence(self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str) -> bool:
+        self.faults.check("fence", route, holder_arn, actor)
+        held = self.items.get((route, LOCK_SK))
+        if held is None or held["executionArn"] != holder_arn:
+            return False
+        by, at = held.get("failbackBy"), str(held.get("failbackAt", ""))
+        if by is not None and by != actor and not at < stale_before_iso:
+            return False
+        held.update(failbackBy=actor, failbackAt=now_iso)
+        self.writes.append(("fence", actor))
+        return True
+
     def take_over(
         self, route: str, old_execution_arn: str, deployment_id: str, execution_arn: str, now_iso: str
     ) -> bool:
         self.faults.check("take_over", route, old_execution_arn, execution_arn)
         held = self.items.get((route, LOCK_SK))
-        if held is None or held["executionArn"] != old_execution_arn:
+        if held is None or held["executionArn"] != old_execution_arn or held.get("failbackBy") != execution_arn:
             return False
         self._lock(route, deployment_id, execution_arn, now_iso)
         return True

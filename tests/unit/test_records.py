@@ -68,3 +68,17 @@ def test_statuses_compare_equal_to_the_strings_in_the_table() -> None:
     assert all(str(s) == s.value == s.name for s in Status)
     assert {"SUCCEEDED", "ROLLED_BACK", "REJECTED", "ALREADY_LIVE", "SUPERSEDED"} == set(TERMINAL)
     assert "SUCCEEDED" in TERMINAL
+
+
+def test_a_fail_back_fence_outlives_any_function_that_could_hold_it() -> None:
+    """A fence is stale only when the actor that set it cannot still be running: at
+    least twice the functions' Timeout in template.yaml."""
+    import re
+    from pathlib import Path
+
+    from weightshift.records import FAILBACK_FENCE_SECONDS
+
+    template = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
+    timeouts = [int(t) for t in re.findall(r"^\s+Timeout: (\d+)$", template, flags=re.MULTILINE)]
+    assert timeouts
+    assert 2 * max(timeouts) <= FAILBACK_FENCE_SECONDS

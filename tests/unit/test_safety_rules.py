@@ -12,14 +12,14 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from weightshift.errors import DeploymentAlreadyRunning, Route53Throttled, RouteBusyTimeout
+from weightshift.errors import DeploymentAlreadyRunning, FailbackInProgress, Route53Throttled, RouteBusyTimeout
 from weightshift.models import Weights
-from weightshift.records import Status
+from weightshift.records import FAILBACK_FENCE_SECONDS, Status
 from weightshift.settings import Resources
 from weightshift.trigger import TriggerPorts, handle
 
 from tests.fakes.faults import client_error
-from tests.fakes.world import STATE_MACHINE, World
+from tests.fakes.world import STATE_MACHINE, Run, World
 from tests.unit.helpers import event_json, make_config
 
 ORIGINAL = Weights(blue=100, green=0)
@@ -152,6 +152,55 @@ def test_taking_over_from_an_ended_promoted_holder_records_its_promotion_and_nev
     assert blue.record_original()["originalWeights"] == PROMOTED.dump()
 
 
+# --------------------------------------------- one fail back of an ended execution at a time
+def _stopped_at_step_2(world: World) -> tuple[Run, Run]:
+    first = world.run(world.plan("green", "ecs-svc/1"))
+    first.to_step(2)
+    world.sfn.end(first.arn, "ABORTED")
+    return first, world.run(world.plan("green", "ecs-svc/2"))
+
+
+def test_the_next_deployment_waits_while_the_status_rule_is_failing_the_holder_back(world: World) -> None:
+    # Given the status rule's Lambda has fenced the stopped holder's fail back (and is mid-way)
+    first, nxt = _stopped_at_step_2(world)
+    assert world.store.fence(world.config.route_key, first.arn, first.arn, world.now.isoformat(), "")
+    # When the next deployment's preflight finds the route held by the ended execution
+    result = nxt.preflight()
+    # Then it waits in line: no takeover, no DNS write of its own
+    assert result["busy"] is True
+    assert _holder(world) == first.arn
+    assert world.weights() == Weights(blue=75, green=25)
+
+
+def test_a_late_status_rule_leaves_dns_to_the_deployment_that_took_the_route(world: World) -> None:
+    # Given the next deployment took the route over (failing the holder back) and shifted
+    first, nxt = _stopped_at_step_2(world)
+    assert nxt.preflight()["busy"] is False
+    nxt.record_original()
+    nxt.shift()
+    # When the status rule's Lambda for the stopped holder runs late
+    result = first.ends("ABORTED")
+    # Then it changes nothing: the record is finished and the route is not the holder's
+    assert result["action"] == "none"
+    assert world.weights() == Weights(blue=95, green=5)
+    assert _holder(world) == nxt.arn
+
+
+def test_the_status_rule_retries_while_the_next_deployment_is_failing_the_holder_back(world: World) -> None:
+    # Given the next deployment fenced the holder's fail back, then died before its takeover
+    first, nxt = _stopped_at_step_2(world)
+    assert world.store.fence(world.config.route_key, first.arn, nxt.arn, world.now.isoformat(), "")
+    # When the status rule runs while that fence is fresh, it does not write: Lambda retries it
+    with pytest.raises(FailbackInProgress):
+        first.ends("ABORTED")
+    assert world.weights() == Weights(blue=75, green=25)
+    # And once the fence is older than any Lambda could live, the retry fails back
+    world.tick(FAILBACK_FENCE_SECONDS + 1)
+    assert first.ends("ABORTED")["action"] == "failed-back"
+    assert world.weights() == ORIGINAL
+    assert world.lock() is None
+
+
 # ------------------------------------------------------ the originals, once
 def test_the_original_weights_are_recorded_once_and_a_rerun_fails_back_to_them(world: World) -> None:
     plan = world.plan()
@@ -220,6 +269,7 @@ def test_fail_back_leaves_dns_alone_when_another_execution_holds_the_route(world
     run = world.run(plan)
     run.to_step(2)
     other = "arn:aws:states:us-east-1:123456789012:execution:shop-canary:other"
+    assert world.store.fence(plan.route_key, run.arn, other, world.now.isoformat(), "")
     assert world.store.take_over(plan.route_key, run.arn, "green-other", other, world.now.isoformat())
 
     result = run.fail_back()
@@ -386,14 +436,22 @@ def test_whatever_happens_in_whatever_order_traffic_ends_at_the_original_or_the_
                 workflow_done = True
                 world.sfn.end(run.arn, "ABORTED", entered={"Promote"} if promoted else set())
                 world.run(world.plan("green", "ecs-svc/2")).preflight()
-        except (ClientError, DeploymentAlreadyRunning):
+        except (ClientError, DeploymentAlreadyRunning, FailbackInProgress):
             pass
         if promoted:
             assert world.weights() == PROMOTED  # invariant 9: nothing moves a promoted release back
 
-    # The execution ends; the status rule's Lambda runs once DynamoDB answers again.
+    # The execution ends; the status rule's Lambda runs once DynamoDB answers again, and
+    # Lambda retries it (about 1 and 2 minutes later) while another actor's fail-back
+    # fence is fresh.
     world.store.faults.clear()
-    run.ends("FAILED" if promoted else "ABORTED", promoted=promoted)
+    for attempt, wait in enumerate((60, 120, None)):
+        try:
+            run.ends("FAILED" if promoted else "ABORTED", promoted=promoted)
+            break
+        except FailbackInProgress:
+            assert wait is not None, f"still fenced after {attempt} retries"
+            world.tick(wait)
 
     assert world.weights() in (ORIGINAL, PROMOTED)
     if promoted:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from weightshift.adapters.deployments import Deployments
+from weightshift.records import LockHolder
 from weightshift_emulator import patches
 
 from tests.conftest import wait_for
@@ -22,7 +23,7 @@ from tests.workflow.conftest import Canary
 pytestmark = pytest.mark.workflow
 
 
-def lock_of(canary: Canary, route: str) -> dict[str, Any] | None:
+def lock_of(canary: Canary, route: str) -> LockHolder | None:
     return Deployments(canary.aws["dynamodb"], canary.installed.table_name).lock_holder(route)
 
 
@@ -280,7 +281,6 @@ def test_a_route_busy_past_the_deadline_rejects_with_zero_dns_changes(canary_fac
     assert "RouteBusyTimeout" in record["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason="the fail-back fence on the route lock is not in yet")
 def test_a_late_status_rule_never_writes_over_the_deployment_that_took_the_route(canary: Canary) -> None:
     """A stopped canary is failed back twice over: by the status rule's Lambda and by
     the next deployment taking the route over. Hold the status rule just before its DNS
@@ -337,7 +337,8 @@ def test_a_late_status_rule_never_writes_over_the_deployment_that_took_the_route
     ended = wait_for(canary.sfn, box["newer"])
 
     assert result["action"] == "failed-back"
-    assert (box["holder_at_write"] or {}).get("executionArn") == box["first"]  # nobody took the route meanwhile
+    assert box["holder_at_write"] is not None
+    assert box["holder_at_write"].execution_arn == box["first"]  # nobody took the route meanwhile
     assert ended["status"] == "SUCCEEDED", ended.get("cause")
     assert canary.record(newer)["originalWeights"] == {"blue": 100, "green": 0}
     assert canary.weights() == {"blue": 0, "green": 100}

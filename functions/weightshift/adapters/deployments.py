@@ -197,16 +197,45 @@ class Deployments:
         )
         return LockHolder.model_validate(_plain(resp["Item"])) if "Item" in resp else None
 
+    def fence(self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str) -> bool:
+        """Become the one actor failing back ``holder_arn``, while it still holds the route.
+
+        True if ``actor`` holds the fence now (it was free, already ``actor``'s, or stale).
+        Only the fence holder writes DNS for that execution (records.FAILBACK_FENCE_SECONDS).
+        """
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}},
+                UpdateExpression="SET failbackBy = :who, failbackAt = :now",
+                ConditionExpression=(
+                    "executionArn = :holder AND "
+                    "(attribute_not_exists(failbackBy) OR failbackBy = :who OR failbackAt < :stale)"
+                ),
+                ExpressionAttributeValues={
+                    ":holder": {"S": holder_arn},
+                    ":who": {"S": actor},
+                    ":now": {"S": now_iso},
+                    ":stale": {"S": stale_before_iso},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
     def take_over(
         self, route: str, old_execution_arn: str, deployment_id: str, execution_arn: str, now_iso: str
     ) -> bool:
-        """Replace a dead holder's lock, only if it is still that holder's."""
+        """Replace an ended holder's lock, only if it is still that holder's and the taker
+        holds its fail-back fence (so no other fail back of it is in flight)."""
         try:
             self._ddb.put_item(
                 TableName=self._table,
                 Item=_lock_item(route, deployment_id, execution_arn, now_iso),
-                ConditionExpression="executionArn = :old",
-                ExpressionAttributeValues={":old": {"S": old_execution_arn}},
+                ConditionExpression="executionArn = :old AND failbackBy = :me",
+                ExpressionAttributeValues={":old": {"S": old_execution_arn}, ":me": {"S": execution_arn}},
             )
             return True
         except ClientError as exc:
