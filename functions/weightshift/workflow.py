@@ -589,7 +589,21 @@ def _failback_result(error: str, cause: str) -> dict[str, Any]:
 
 def failback_task(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     error, cause = describe_failure(inp.part("failure"))
-    return fail_back(inp.plan, inp.execution_arn, error, cause, ports, inp.now)
+    return fail_back(_plan_to_fail_back(inp, ports), inp.execution_arn, error, cause, ports, inp.now)
+
+
+def _plan_to_fail_back(inp: TaskInput, ports: WorkflowPorts) -> Plan:
+    """The input, checked against the stack; or, if the stack changed under a running
+    canary (a ``sam deploy`` mid-way), the plan this deployment claimed on this stack's
+    route, so that the fail back still restores it instead of failing for good."""
+    try:
+        return inp.plan
+    except InvalidPlan:
+        record = ports.deployments.get(inp.config.route_key, str(inp.state.get("deploymentId", "")))
+        if record is None or not record.plan:
+            raise
+        logger.warning("the execution input no longer matches the stack; failing back with the claimed plan")
+        return record.claimed_plan()
 
 
 def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:

@@ -12,7 +12,13 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from weightshift.errors import DeploymentAlreadyRunning, FailbackInProgress, Route53Throttled, RouteBusyTimeout
+from weightshift.errors import (
+    DeploymentAlreadyRunning,
+    FailbackInProgress,
+    InvalidPlan,
+    Route53Throttled,
+    RouteBusyTimeout,
+)
 from weightshift.models import Weights
 from weightshift.records import FAILBACK_FENCE_SECONDS, Status
 from weightshift.settings import Resources
@@ -197,6 +203,21 @@ def test_the_status_rule_retries_while_the_next_deployment_is_failing_the_holder
     # And once the fence is older than any Lambda could live, the retry fails back
     world.tick(FAILBACK_FENCE_SECONDS + 1)
     assert first.ends("ABORTED")["action"] == "failed-back"
+    assert world.weights() == ORIGINAL
+    assert world.lock() is None
+
+
+def test_a_stack_update_mid_canary_fails_it_back_to_the_originals(world: World) -> None:
+    # Given a canary at 75/25
+    plan = world.plan()
+    run = world.run(plan)
+    run.to_step(2)
+    # When `sam deploy` changes a gate: the running execution's input no longer matches
+    world.config = world.config.model_copy(update={"alarm_names": ["shop-green-5xx", "shop-green-latency"]})
+    with pytest.raises(InvalidPlan, match=r"health\.alarmNames"):
+        run.gate()
+    # Then the Catch path's fail back still restores the recorded weights
+    assert run.fail_back()["restoredWeights"] == ORIGINAL.dump()
     assert world.weights() == ORIGINAL
     assert world.lock() is None
 
