@@ -37,7 +37,10 @@ demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release
 	$(BIN)/python -m weightshift_cli.demo
 
 test: lint typecheck validate ## everything CI runs: lint, types, template and ASL checks, all tests
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not matrix_full"
+
+matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test runs a subset)
+	$(BIN)/python -m pytest -q -n 2 --dist load -rxs tests/workflow/test_fault_matrix.py
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
