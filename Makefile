@@ -14,7 +14,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test lint typecheck validate unit component workflow e2e bench build deploy clean
+.PHONY: help demo test matrix lint typecheck validate unit component workflow e2e bench build deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release
 	$(BIN)/python -m weightshift_cli.demo
 
 test: lint typecheck validate ## everything CI runs: lint, types, template and ASL checks, all tests
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not matrix_full"
+
+matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test runs a subset)
+	$(BIN)/python -m pytest -q -n 2 --dist load -rxs tests/workflow/test_fault_matrix.py
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from weightshift_emulator import cfn_patches, lambda_async, patches, stack
+from weightshift_emulator import cfn_patches, faults, lambda_async, patches, stack
 
 from tests.conftest import wait_for
 
@@ -220,7 +220,7 @@ def test_dynamodb_backend_conditional_writes_are_locked(aws: dict[str, Any], met
 def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
     """Route53 responses get_health_check_status: a check can be made unhealthy."""
     cls = internal("moto.route53.responses", "Route53")
-    assert cls.get_health_check_status is patches._health_check_status
+    assert cls.get_health_check_status.__wrapped__ is patches._health_check_status  # under faults.py's wrapper
     r53 = aws["route53"]
     check = r53.create_health_check(
         CallerReference="c1",
@@ -784,3 +784,37 @@ def test_engine_reaches_the_server_through_moto_port() -> None:
     assert "moto_server_port()" in source, "moto's engine no longer reads MOTO_PORT: moto upgrade?"
     internal("moto.moto_server.threaded_moto_server", "ThreadedMotoServer")
     internal("moto.core.config", "default_user_config")
+
+
+# ------------------------------------------------------------------ faults.py and the SDK's retry sleep
+def test_fault_hooks_wrap_moto_route53_sns_and_events(aws: dict[str, Any]) -> None:
+    """moto's Route 53 response actions, SNSBackend.publish and EventsBackend.put_events are wrapped;
+    botocore.endpoint's time (the SDK's retry sleep) is the clock's."""
+    r53 = internal("moto.route53.responses", "Route53")
+    for action in faults.ROUTE53_ACTIONS:
+        assert hasattr(getattr(r53, action), "__wrapped__"), f"moto.route53.responses.Route53.{action}: moto upgrade?"
+    assert hasattr(internal("moto.sns.models", "SNSBackend").publish, "__wrapped__")
+    assert hasattr(internal("moto.events.models", "EventsBackend").put_events, "__wrapped__")
+    assert isinstance(internal("botocore.endpoint").time, patches._SdkRetryTime)
+    zone = aws["route53"].create_hosted_zone(Name="faults.example.com", CallerReference="f1")["HostedZone"]["Id"]
+    fault = faults.Route53Fault("Throttling")
+    faults.ROUTE53_FAULTS.append(fault)
+    with pytest.raises(ClientError, match="Throttling"):
+        aws["route53"].get_hosted_zone(Id=zone)
+    assert fault.calls == ["get_hosted_zone"] * 5  # every attempt of the SDK (legacy mode: 5) was an occurrence
+    faults.ROUTE53_FAULTS.clear()
+    aws["route53"].get_hosted_zone(Id=zone)
+    topic = aws["sns"].create_topic(Name="faults")["TopicArn"]
+    faults.NOTIFY_FAULTS.append(faults.NotifyFault("events", "InternalFailure", times=1))
+    body = json.dumps({"event": "promoted", "deploymentId": "d1"})
+    entry = {"Source": "weightshift", "DetailType": "x", "Detail": body}
+    refused = aws["events"].put_events(Entries=[entry])
+    assert refused["FailedEntryCount"] == 1  # HTTP 200: the SDK does not retry it
+    assert refused["Entries"][0]["ErrorCode"] == "InternalFailure"
+    assert aws["events"].put_events(Entries=[entry])["FailedEntryCount"] == 0
+    aws["sns"].publish(TopicArn=topic, Message=body)
+    assert [(p.service, p.kind, p.ok) for p in faults.PUBLISHED] == [
+        ("events", "promoted", False),
+        ("events", "promoted", True),
+        ("sns", "promoted", True),
+    ]

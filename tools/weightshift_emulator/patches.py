@@ -21,6 +21,12 @@ internal that fails loudly if an upgrade moves it.
 - StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
   on the ABORTED execution and in its status-change event), and fails when the
   stop comes before the execution's worker is ready; both fixed here.
+- Lambda timeouts: a test may make an invoke time out *after* the handler ran (its
+  side effects done, its answer lost), answered as Lambda answers a timed-out invoke.
+- SDK retries: botocore sleeps between its own retries (standard mode: up to 2^n
+  seconds); recorded on the :class:`Clock` like the engine's waits, not slept.
+- Route 53, SNS and EventBridge faults, and a record of every notification: see
+  ``faults.py``.
 - aws-sdk task errors: moto names a Route 53 ``Throttling`` on an
   ``aws-sdk:route53:getChange`` task ``route53.route53Exception`` (its own service
   spelling, and the service name again for an error botocore does not model). AWS
@@ -29,6 +35,7 @@ internal that fails loudly if an upgrade moves it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -41,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.endpoint as botocore_endpoint
 import moto.awslambda_simple.models as lambda_simple
 import moto.dynamodb.exceptions as ddb_exceptions
 import moto.dynamodb.models as ddb_models
@@ -56,6 +64,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+from weightshift_emulator import faults
 
 ENGINE_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -110,6 +120,19 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         env.program_state_event.wait(wait_seconds * CLOCK.scale)
 
 
+class _SdkRetryTime:
+    """Stands in for the ``time`` module inside ``botocore.endpoint``, which sleeps
+    between the SDK's own retries (standard mode: a random delay up to 2^attempt s)."""
+
+    def sleep(self, seconds: float) -> None:
+        CLOCK.record(Wait("sdk-retry", "?", float(seconds), "?"))
+        if CLOCK.scale > 0:
+            time.sleep(seconds * CLOCK.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 class _RetryTime:
     """Stands in for the ``time`` module inside the retrier."""
 
@@ -149,6 +172,38 @@ class LambdaServiceFault(Exception):
     def __init__(self, error_type: str = "Lambda.ServiceException") -> None:
         super().__init__(f"simulated {error_type}")
         self.error_type = error_type
+
+
+class LambdaTimedOut(Exception):
+    """Raise from an INVOKE_HOOKS hook to make the invoke time out.
+
+    The worst case is modelled: the handler still runs to the end (its DNS change, its
+    DynamoDB writes, its notifications all happen) and then its answer is lost, as when
+    the function is killed at its timeout just before returning. Lambda answers a
+    timed-out invoke with ``X-Amz-Function-Error: Unhandled`` and the payload
+    ``{"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: <id> Error: Task timed
+    out after <timeout>.00 seconds"}`` (what Lambda's runtime interface emulator writes,
+    aws/aws-lambda-runtime-interface-emulator, and what invokers observe, e.g.
+    seek-oss/aws-codedeploy-hooks). A Task state whose Resource is the function ARN takes
+    the ``errorType`` as its error name, so the state machine sees ``Sandbox.Timedout``.
+    The Step Functions guide says unhandled errors "including function timeouts" are
+    reported as ``Lambda.Unknown`` (bp-lambda-serviceexception); the ASL retries
+    ``Lambda.Unknown`` on every Lambda task but ``Sandbox.Timedout`` only where it
+    retries ``States.ALL``, so ``Sandbox.Timedout`` is the harsher name and the one used.
+    For an asynchronous invoke a timeout is a function error, retried by Lambda.
+    """
+
+    def __init__(self, after_side_effects: bool = True) -> None:
+        super().__init__("simulated Lambda timeout")
+        self.after_side_effects = after_side_effects
+
+
+def timed_out_payload(fn: Any, request_id: str) -> dict[str, str]:
+    timeout = int(getattr(fn, "timeout", 0) or 3)
+    return {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout}.00 seconds",
+    }
 
 
 _ENV_LOCK = threading.RLock()
@@ -199,12 +254,19 @@ def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
     env = {k: str(v) for k, v in (fn.environment_vars or {}).items()}
     env.update(INVOKE_ENVIRONMENT)
     env.setdefault("AWS_LAMBDA_FUNCTION_NAME", fn.function_name)
+    context = LambdaContext(fn.function_name, fn.function_arn)
     with environment(env):
         try:
             for hook in list(INVOKE_HOOKS):
                 hook(fn.function_name, event)
             handler = resolve_handler(fn.handler)
-            result = handler(event, LambdaContext(fn.function_name, fn.function_arn))
+            result = handler(event, context)
+        except LambdaTimedOut as timeout:
+            if timeout.after_side_effects:
+                with contextlib.suppress(Exception):  # its answer is lost with the timeout either way
+                    resolve_handler(fn.handler)(event, context)
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(timed_out_payload(fn, context.aws_request_id)).encode()
         except Exception as exc:  # noqa: BLE001 - Lambda turns any exception into a function error
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
@@ -248,14 +310,14 @@ class DdbFault:
     ``times`` above the SDK's attempts to reach the caller.
     """
 
-    operation: str  # put_item | update_item | delete_item | get_item
+    operation: str  # put_item | update_item | delete_item | get_item | transact_write_items, or "*" for any
     code: str = "InternalServerError"
     sort_key: str = ""
     times: int = 1_000_000
     hits: int = 0
 
     def matches(self, operation: str, key: Any) -> bool:
-        if operation != self.operation or self.hits >= self.times:
+        if self.operation not in ("*", operation) or self.hits >= self.times:
             return False
         sk = key.get("sk") if isinstance(key, dict) else None
         value = sk.get("S") if isinstance(sk, dict) else getattr(sk, "value", sk)
@@ -419,6 +481,9 @@ def install() -> None:
     _ORIGINAL["sdk_exception"] = sdk_task._normalise_exception_name
     sdk_task._normalise_service_error_name = staticmethod(_sdk_service_error_name)
     sdk_task._normalise_exception_name = staticmethod(_sdk_exception_name)
+    _ORIGINAL["sdk_retry_time"] = botocore_endpoint.time  # type: ignore[attr-defined]
+    botocore_endpoint.time = _SdkRetryTime()  # type: ignore[attr-defined]
+    faults.install()
     _INSTALLED = True
 
 
@@ -430,4 +495,5 @@ def reset() -> None:
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
     DDB_FAULTS.clear()
+    faults.reset()
     cleanup_environment()
