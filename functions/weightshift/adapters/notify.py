@@ -23,7 +23,7 @@ class Notifier:
         """Best effort: a notification failure is logged, never fails a deployment step."""
         body = json.dumps({"event": kind, **detail}, default=str, sort_keys=True)
         try:
-            self._events.put_events(
+            resp = self._events.put_events(
                 Entries=[
                     {
                         "Source": EVENT_SOURCE,
@@ -33,6 +33,14 @@ class Notifier:
                     }
                 ]
             )
+            # PutEvents answers HTTP 200 even when it refuses an entry: the refusal is in
+            # FailedEntryCount and the entry's ErrorCode (EventBridge API reference, PutEvents).
+            if resp.get("FailedEntryCount"):
+                refused: dict[str, Any] = next((e for e in resp.get("Entries", []) if e.get("ErrorCode")), {})
+                logger.warning(
+                    "could not put the EventBridge event",
+                    extra={"kind": kind, "error": f"{refused.get('ErrorCode')}: {refused.get('ErrorMessage')}"},
+                )
         except (ClientError, BotoCoreError) as exc:
             logger.warning("could not put the EventBridge event", extra={"kind": kind, "error": str(exc)})
         if email and self._topic:
