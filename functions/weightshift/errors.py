@@ -56,6 +56,14 @@ class PriorRequestNotComplete(WeightshiftError):
     """Route 53 is still applying an earlier change to this zone. Retried."""
 
 
+class RouteLost(WeightshiftError):
+    """This execution no longer holds the route, or is being failed back: it must not write DNS."""
+
+
+class ExecutionFinished(WeightshiftError):
+    """This execution's deployment was already finished for it (a Stop, then the status rule)."""
+
+
 class FailbackInProgress(WeightshiftError):
     """Another actor is failing back the same ended execution right now. Retried."""
 

@@ -53,6 +53,10 @@ LOCK_SK = "LOCK"
 # fail back. A fence older than this is an actor that died (the functions' Timeout is
 # 60 s in template.yaml; tests/unit/test_records.py ties the two).
 FAILBACK_FENCE_SECONDS = 120
+# The same bound for a writer's lease (``leaseAt``): an execution's own DNS write (a shift,
+# creating the pair) holds it from just before the change until just after, so that the
+# status rule, acting on a Stop, never fails back under a write still in flight.
+WRITE_LEASE_SECONDS = FAILBACK_FENCE_SECONDS
 
 
 def deployment_key(route: str, deployment_id: str) -> dict[str, str]:
@@ -116,6 +120,7 @@ class LockHolder(_Item):
     acquired_at: str = ""
     failback_by: str = ""  # who is failing back this (ended) holder, if anyone
     failback_at: str = ""
+    lease_at: str = ""  # set while the holder's own DNS write is in flight
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,10 @@ class Guard:
     not_terminal: bool = False
     status_is: Status | None = None
     unset: str | None = None
+    # Not a record this execution already finished (or that was finished for it, by the
+    # status rule after a Stop): a Lambda still running after its execution was stopped
+    # must not start the record over. Another execution (a re-run) may.
+    not_finished_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,7 @@ def already_live(execution_arn: str, reason: str, now_iso: str) -> Change:
     execution holds the route lock (the lock is the guard)."""
     return Change(
         {"status": Status.ALREADY_LIVE, "updatedAt": now_iso, "executionArn": execution_arn, "reason": reason},
+        Guard(not_finished_by=execution_arn),
     )
 
 
@@ -198,6 +208,7 @@ def start(execution_arn: str, now_iso: str, deadline_iso: str) -> Change:
             "reason": "",
             "step": 0,
         },
+        Guard(not_finished_by=execution_arn),
         event={"at": now_iso, "event": "started", "execution": execution_arn},
     )
 

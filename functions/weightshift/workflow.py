@@ -8,6 +8,8 @@ Retry, a redrive or a re-run with the same input does the right thing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,14 +21,16 @@ from weightshift.adapters.route53 import RecordPair
 from weightshift.errors import (
     DeadlineExceeded,
     DeploymentAlreadyRunning,
+    ExecutionFinished,
     FailbackInProgress,
     HealthGateFailed,
     InvalidPlan,
     RouteBusyTimeout,
+    RouteLost,
     RouteNotFound,
     TargetNotReady,
 )
-from weightshift.models import Plan, Weights
+from weightshift.models import Plan, SideSpec, Weights
 from weightshift.observability import logger
 from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
@@ -128,18 +132,23 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     weights = pair.weights if pair else None
     if weights is not None and weights.of(plan.target.color) > 0 and weights.of(plan.live.color) == 0:
         record = ports.deployments.get(route, plan.deployment_id)
-        if record is None or record.status != Status.SUCCEEDED:
-            ports.deployments.apply(
-                route,
-                plan.deployment_id,
-                records.already_live(inp.execution_arn, f"{plan.target.color} already carries all traffic", now_iso),
-            )
+        done = record is not None and (
+            record.status == Status.SUCCEEDED
+            or (record.status == Status.ALREADY_LIVE and record.execution_arn == inp.execution_arn)  # a retry
+        )
+        if not done:
+            live = records.already_live(inp.execution_arn, f"{plan.target.color} already carries all traffic", now_iso)
+            if not ports.deployments.apply(route, plan.deployment_id, live):
+                _finished_for_us(plan, inp, ports)
         ports.deployments.release(route, inp.execution_arn)
         logger.info("target already live: nothing to do", extra={"weights": weights.dump()})
         return {"busy": False, "alreadyLive": True, "weights": weights.dump()}
 
     deadline = inp.now + timedelta(seconds=plan.timeout_seconds)
-    ports.deployments.apply(route, plan.deployment_id, records.start(inp.execution_arn, now_iso, _iso(deadline)))
+    if not ports.deployments.apply(
+        route, plan.deployment_id, records.start(inp.execution_arn, now_iso, _iso(deadline))
+    ):
+        _finished_for_us(plan, inp, ports)
     ports.notifier.publish(
         "started",
         f"Weightshift: canary to {plan.target.color} started",
@@ -152,6 +161,35 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         email=False,
     )
     return {"busy": False, "alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
+
+
+def _finished_for_us(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:
+    """This preflight outlived its execution: it was stopped, and the status rule already
+    finished the deployment for it. Give the route back and change nothing else."""
+    ports.deployments.release(plan.route_key, inp.execution_arn)
+    raise ExecutionFinished(
+        f"deployment {plan.deployment_id} was already finished for execution {inp.execution_arn} "
+        "(stopped, then failed back by the status rule); this late preflight changed nothing"
+    )
+
+
+@contextmanager
+def _writing_dns(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> Iterator[None]:
+    """Around this execution's own DNS write: only while it holds the route and nobody is
+    failing it back (a Stop's status rule waits for the write to finish instead)."""
+    route = plan.route_key
+    if not ports.deployments.lease(route, inp.execution_arn, _iso(inp.now)):
+        raise RouteLost(
+            f"execution {inp.execution_arn} no longer holds route {plan.record_name}, or it is being failed "
+            "back (stopped); no DNS change was made"
+        )
+    try:
+        yield
+    finally:
+        try:
+            ports.deployments.unlease(route, inp.execution_arn)
+        except Exception:  # noqa: BLE001 - the lease then lapses after WRITE_LEASE_SECONDS
+            logger.warning("could not end the DNS write lease; it lapses by itself", exc_info=True)
 
 
 def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any] | None:
@@ -259,16 +297,17 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     created = None
     if pair is None:
         original = Weights.pair(plan.target.color, 0, 100)
-        created = ports.route53.create_pair(
-            plan.hosted_zone_id,
-            plan.record_name,
-            {
-                side.color: (side, ports.ecs_elb.alias_target(side.load_balancer_arn))
-                for side in (plan.target, plan.live)
-            },
-            original,
-            f"Weightshift {plan.deployment_id}: create the weighted pair",
-        )
+        targets: dict[str, tuple[SideSpec, dict[str, str]]] = {
+            side.color: (side, ports.ecs_elb.alias_target(side.load_balancer_arn)) for side in (plan.target, plan.live)
+        }
+        with _writing_dns(plan, inp, ports):
+            created = ports.route53.create_pair(
+                plan.hosted_zone_id,
+                plan.record_name,
+                targets,
+                original,
+                f"Weightshift {plan.deployment_id}: create the weighted pair",
+            )
         pair = _pair(plan, ports)
     assert pair is not None
     now_iso = _iso(inp.now)
@@ -321,12 +360,14 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     pair = _pair(plan, ports)
     if pair is None:
         raise RouteNotFound(f"the weighted pair for {plan.record_name} disappeared during the deployment")
-    change_id = ports.route53.change_weights(
-        pair,
-        weights,
-        plan.hosted_zone_id,
-        f"Weightshift {plan.deployment_id}: step {index}/{len(plan.steps)} -> {plan.target.color} {step.target_weight}",
-    )
+    with _writing_dns(plan, inp, ports):
+        change_id = ports.route53.change_weights(
+            pair,
+            weights,
+            plan.hosted_zone_id,
+            f"Weightshift {plan.deployment_id}: step {index}/{len(plan.steps)} -> "
+            f"{plan.target.color} {step.target_weight}",
+        )
     ttl = int(previous.get("ttlSeconds", pair.ttl_seconds))
     now_iso = _iso(inp.now)
     ports.deployments.apply(
@@ -670,5 +711,7 @@ def on_execution_ended(
         "TIMED_OUT": "the execution timed out",
         "FAILED": f"the execution failed outside the fail-back path{': ' + cause if cause else ''}",
     }[status]
-    result = fail_back(plan, execution_arn, error, cause, ports, now)
+    # The status rule acts for the execution, but apart from it: a Lambda of the stopped
+    # execution may still be writing DNS (its lease), and the status rule waits that out.
+    result = fail_back(plan, execution_arn, error, cause, ports, now, actor=f"status-rule:{execution_arn}")
     return {"action": "failed-back", **result}

@@ -175,3 +175,28 @@ def test_one_actor_at_a_time_fails_an_ended_holder_back(store: RecordStore) -> N
     held = store.lock_holder(route)
     assert held is not None
     assert (held.execution_arn, held.failback_by) == (A, B)
+
+
+def test_a_dns_write_lease_only_for_the_holder_and_never_during_a_fail_back(store: RecordStore) -> None:
+    route = _plan().route_key
+    assert not store.lease(route, A, NOW)  # no lock: no write
+    assert store.acquire(route, "d1", A, NOW) is None
+    assert not store.lease(route, B, NOW)  # not the holder
+    assert store.lease(route, A, NOW)
+    assert not store.fence(route, A, "status-rule", NOW, "")  # another actor waits out the write
+    assert store.fence(route, A, A, NOW, "")  # the execution's own Catch path does not
+    store.unlease(route, A)
+    assert not store.lease(route, A, LATER)  # a fail back is in progress: no more writes
+    assert store.fence(route, A, "status-rule", "2100-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00")
+
+
+def test_a_record_finished_for_an_execution_is_not_started_over_by_it(store: RecordStore) -> None:
+    plan = _claimed(store)
+    route, deployment = plan.route_key, plan.deployment_id
+    assert store.apply(route, deployment, mark_started(A, NOW))
+    assert store.apply(route, deployment, roll_back(A, "Aborted", "stopped", "stopped", None, NOW))
+    assert not store.apply(route, deployment, start(A, LATER, LATER))  # A's late preflight
+    assert store.apply(route, deployment, start(B, LATER, LATER))  # a re-run
+    found = store.get(route, deployment)
+    assert found is not None
+    assert (found.status, found.execution_arn) == ("IN_PROGRESS", B)

@@ -82,6 +82,11 @@ class FakeRecordStore:
             or (guard.status_is is not None and item.get("status") != guard.status_is)
             or (guard.owner is not None and "executionArn" in item and item["executionArn"] != guard.owner)
             or (guard.unset is not None and guard.unset in item)
+            or (
+                guard.not_finished_by is not None
+                and item.get("executionArn") == guard.not_finished_by
+                and item.get("status") in TERMINAL
+            )
         ):
             return False
         item.update(_wire(change.fields))
@@ -112,9 +117,25 @@ class FakeRecordStore:
         by, at = held.get("failbackBy"), str(held.get("failbackAt", ""))
         if by is not None and by != actor and not at < stale_before_iso:
             return False
+        if actor != holder_arn and "leaseAt" in held and not str(held["leaseAt"]) < stale_before_iso:
+            return False
         held.update(failbackBy=actor, failbackAt=now_iso)
         self.writes.append(("fence", actor))
         return True
+
+    def lease(self, route: str, execution_arn: str, now_iso: str) -> bool:
+        self.faults.check("lease", route, execution_arn)
+        held = self.items.get((route, LOCK_SK))
+        if held is None or held["executionArn"] != execution_arn or "failbackBy" in held:
+            return False
+        held["leaseAt"] = now_iso
+        return True
+
+    def unlease(self, route: str, execution_arn: str) -> None:
+        self.faults.check("unlease", route, execution_arn)
+        held = self.items.get((route, LOCK_SK))
+        if held is not None and held["executionArn"] == execution_arn:
+            held.pop("leaseAt", None)
 
     def take_over(
         self, route: str, old_execution_arn: str, deployment_id: str, execution_arn: str, now_iso: str

@@ -14,8 +14,8 @@ W = Weights(blue=100, green=0)
 CHANGES: list[tuple[str, Change, Guard]] = [
     ("mark started", records.mark_started(ARN, NOW), Guard(status_is=Status.CLAIMED)),
     ("supersede", records.supersede("green-2", NOW), Guard(not_terminal=True)),
-    ("already live", records.already_live(ARN, "live", NOW), Guard()),
-    ("start", records.start(ARN, NOW, NOW), Guard()),
+    ("already live", records.already_live(ARN, "live", NOW), Guard(not_finished_by=ARN)),
+    ("start", records.start(ARN, NOW, NOW), Guard(not_finished_by=ARN)),
     ("original weights", records.original_weights(W, ARN, NOW), Guard(unset="originalWeights")),
     ("weights read", records.weights_read(ARN, W, 60, W, False, NOW), Guard(owner=ARN)),
     ("step", records.step(ARN, 1, W, "C1", NOW), Guard(owner=ARN)),

@@ -12,12 +12,15 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from weightshift import records
 from weightshift.errors import (
     DeploymentAlreadyRunning,
+    ExecutionFinished,
     FailbackInProgress,
     InvalidPlan,
     Route53Throttled,
     RouteBusyTimeout,
+    RouteLost,
 )
 from weightshift.models import Weights
 from weightshift.records import FAILBACK_FENCE_SECONDS, Status
@@ -205,6 +208,54 @@ def test_the_status_rule_retries_while_the_next_deployment_is_failing_the_holder
     assert first.ends("ABORTED")["action"] == "failed-back"
     assert world.weights() == ORIGINAL
     assert world.lock() is None
+
+
+def test_a_stop_while_a_shift_is_writing_waits_for_the_write_then_fails_back(world: World) -> None:
+    # Given canary A at step 1, its Shift Lambda holding the write lease for step 2
+    plan = world.plan()
+    run = world.run(plan)
+    run.to_step(1)
+    assert world.store.lease(plan.route_key, run.arn, world.now.isoformat())
+    # When A is stopped and the status rule runs at once
+    with pytest.raises(FailbackInProgress):
+        run.ends("ABORTED")
+    assert world.weights() == Weights(blue=95, green=5)  # it waited: no write under the shift's
+    # Then, once the write ended (or its lease lapsed), the retry fails back
+    world.store.unlease(plan.route_key, run.arn)
+    assert run.ends("ABORTED")["action"] == "failed-back"
+    assert world.weights() == ORIGINAL
+
+
+def test_a_shift_that_outlives_its_stopped_execution_writes_nothing(world: World) -> None:
+    # Given canary A at step 1, stopped, and failed back by the status rule
+    plan = world.plan()
+    run = world.run(plan)
+    run.to_step(1)
+    assert run.ends("ABORTED")["action"] == "failed-back"
+    # When A's Shift Lambda, already running at the Stop, goes on to write step 2
+    with pytest.raises(RouteLost):
+        run.shift()
+    # Then DNS stays at the originals
+    assert world.weights() == ORIGINAL
+    assert world.record(plan).status == Status.ROLLED_BACK
+
+
+def test_a_preflight_that_outlives_its_stopped_execution_changes_nothing(world: World) -> None:
+    # Given an execution stopped during its preflight: the status rule has already finished it
+    plan = world.plan()
+    run = world.run(plan)
+    world.store.claim(plan, plan.deployment_id, world.now.isoformat())
+    world.store.apply(plan.route_key, plan.deployment_id, records.mark_started(run.arn, world.now.isoformat()))
+    assert run.ends("ABORTED")["action"] == "failed-back"
+    # When the preflight Lambda, still running, goes on
+    with pytest.raises(ExecutionFinished):
+        run.preflight()
+    # Then the record stays finished and the route is free
+    assert world.record(plan).status == Status.ROLLED_BACK
+    assert world.lock() is None
+    # And a re-run (another execution) may still start the deployment over
+    assert world.run(plan, name="console-rerun").preflight()["busy"] is False
+    assert world.record(plan).status == Status.IN_PROGRESS
 
 
 def test_a_stack_update_mid_canary_fails_it_back_to_the_originals(world: World) -> None:

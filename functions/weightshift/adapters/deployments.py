@@ -155,6 +155,13 @@ class Deployments:
         if guard.unset is not None:
             names["#unset"] = guard.unset
             condition += " AND attribute_not_exists(#unset)"
+        if guard.not_finished_by is not None:
+            names["#st"], names["#by"] = "status", "executionArn"
+            values[":by"] = {"S": guard.not_finished_by}
+            for i, status in enumerate(sorted(TERMINAL)):
+                values[f":d{i}"] = {"S": str(status)}
+            done = ", ".join(f":d{i}" for i in range(len(TERMINAL)))
+            condition += f" AND NOT (#by = :by AND #st IN ({done}))"
         try:
             self._ddb.update_item(
                 TableName=self._table,
@@ -202,22 +209,43 @@ class Deployments:
 
         True if ``actor`` holds the fence now (it was free, already ``actor``'s, or stale).
         Only the fence holder writes DNS for that execution (records.FAILBACK_FENCE_SECONDS).
+        An actor other than the execution itself also waits out the execution's own DNS
+        write in flight (its lease, records.WRITE_LEASE_SECONDS).
         """
+        condition = (
+            "executionArn = :holder AND (attribute_not_exists(failbackBy) OR failbackBy = :who OR failbackAt < :stale)"
+        )
+        if actor != holder_arn:
+            condition += " AND (attribute_not_exists(leaseAt) OR leaseAt < :stale)"
+        return self._lock_update(
+            route,
+            "SET failbackBy = :who, failbackAt = :now",
+            condition,
+            {":holder": holder_arn, ":who": actor, ":now": now_iso, ":stale": stale_before_iso},
+        )
+
+    def lease(self, route: str, execution_arn: str, now_iso: str) -> bool:
+        """Before an execution's own DNS write: only while it holds the route and no one
+        is failing it back. False means: do not write."""
+        return self._lock_update(
+            route,
+            "SET leaseAt = :now",
+            "executionArn = :e AND attribute_not_exists(failbackBy)",
+            {":e": execution_arn, ":now": now_iso},
+        )
+
+    def unlease(self, route: str, execution_arn: str) -> None:
+        """After that write (idempotent)."""
+        self._lock_update(route, "REMOVE leaseAt", "executionArn = :e", {":e": execution_arn})
+
+    def _lock_update(self, route: str, update: str, condition: str, values: dict[str, str]) -> bool:
         try:
             self._ddb.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}},
-                UpdateExpression="SET failbackBy = :who, failbackAt = :now",
-                ConditionExpression=(
-                    "executionArn = :holder AND "
-                    "(attribute_not_exists(failbackBy) OR failbackBy = :who OR failbackAt < :stale)"
-                ),
-                ExpressionAttributeValues={
-                    ":holder": {"S": holder_arn},
-                    ":who": {"S": actor},
-                    ":now": {"S": now_iso},
-                    ":stale": {"S": stale_before_iso},
-                },
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues={k: {"S": v} for k, v in values.items()},
             )
             return True
         except ClientError as exc:
