@@ -243,9 +243,11 @@ def _acquire(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]
     return None
 
 
-def _fence(route: str, holder_arn: str, actor: str, now: datetime, ports: WorkflowPorts) -> bool:
+def _fence(
+    route: str, holder_arn: str, actor: str, now: datetime, ports: WorkflowPorts, after_writes: bool = True
+) -> bool:
     stale = now - timedelta(seconds=records.FAILBACK_FENCE_SECONDS)
-    return ports.deployments.fence(route, holder_arn, actor, _iso(now), _iso(stale))
+    return ports.deployments.fence(route, holder_arn, actor, _iso(now), _iso(stale), after_writes=after_writes)
 
 
 def _queued(plan: Plan, inp: TaskInput, held_by: str, holder_arn: str) -> dict[str, Any]:
@@ -538,6 +540,7 @@ def fail_back(
     *,
     release: bool = True,
     actor: str | None = None,
+    after_writes: bool = False,
 ) -> dict[str, Any]:
     """Restore the deployment's recorded original weights in one batch; record, notify, release.
 
@@ -572,7 +575,7 @@ def fail_back(
             if holder is not None
             else "DNS left alone: this execution no longer holds the route"
         )
-    elif not _fence(route, execution_arn, actor or execution_arn, now, ports):
+    elif not _fence(route, execution_arn, actor or execution_arn, now, ports, after_writes or actor is not None):
         assert holder is not None
         raise FailbackInProgress(
             f"{holder.failback_by} is failing back {execution_arn} right now; this attempt changed nothing"
@@ -711,7 +714,8 @@ def on_execution_ended(
         "TIMED_OUT": "the execution timed out",
         "FAILED": f"the execution failed outside the fail-back path{': ' + cause if cause else ''}",
     }[status]
-    # The status rule acts for the execution, but apart from it: a Lambda of the stopped
-    # execution may still be writing DNS (its lease), and the status rule waits that out.
-    result = fail_back(plan, execution_arn, error, cause, ports, now, actor=f"status-rule:{execution_arn}")
+    # The status rule acts as the execution (it may finish what the execution's own fail
+    # back began), but a Lambda of the stopped execution may still be writing DNS: it
+    # waits that write out (the lease) rather than fail back under it.
+    result = fail_back(plan, execution_arn, error, cause, ports, now, after_writes=True)
     return {"action": "failed-back", **result}

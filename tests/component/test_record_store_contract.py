@@ -183,11 +183,12 @@ def test_a_dns_write_lease_only_for_the_holder_and_never_during_a_fail_back(stor
     assert store.acquire(route, "d1", A, NOW) is None
     assert not store.lease(route, B, NOW)  # not the holder
     assert store.lease(route, A, NOW)
-    assert not store.fence(route, A, "status-rule", NOW, "")  # another actor waits out the write
-    assert store.fence(route, A, A, NOW, "")  # the execution's own Catch path does not
+    assert not store.fence(route, A, A, NOW, "")  # the status rule (acting as A) waits out the write
+    assert not store.fence(route, A, B, NOW, "")  # and so does a deployment taking the route over
+    assert store.fence(route, A, A, NOW, "", after_writes=False)  # A's own Catch path runs after its writes
     store.unlease(route, A)
     assert not store.lease(route, A, LATER)  # a fail back is in progress: no more writes
-    assert store.fence(route, A, "status-rule", "2100-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00")
+    assert store.fence(route, A, B, "2100-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00")
 
 
 def test_a_record_finished_for_an_execution_is_not_started_over_by_it(store: RecordStore) -> None:

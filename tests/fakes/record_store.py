@@ -109,7 +109,9 @@ class FakeRecordStore:
         held = self.items.get((route, LOCK_SK))
         return LockHolder.model_validate(held) if held is not None else None
 
-    def fence(self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str) -> bool:
+    def fence(
+        self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str, *, after_writes: bool = True
+    ) -> bool:
         self.faults.check("fence", route, holder_arn, actor)
         held = self.items.get((route, LOCK_SK))
         if held is None or held["executionArn"] != holder_arn:
@@ -117,7 +119,7 @@ class FakeRecordStore:
         by, at = held.get("failbackBy"), str(held.get("failbackAt", ""))
         if by is not None and by != actor and not at < stale_before_iso:
             return False
-        if actor != holder_arn and "leaseAt" in held and not str(held["leaseAt"]) < stale_before_iso:
+        if after_writes and "leaseAt" in held and not str(held["leaseAt"]) < stale_before_iso:
             return False
         held.update(failbackBy=actor, failbackAt=now_iso)
         self.writes.append(("fence", actor))

@@ -204,18 +204,21 @@ class Deployments:
         )
         return LockHolder.model_validate(_plain(resp["Item"])) if "Item" in resp else None
 
-    def fence(self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str) -> bool:
+    def fence(
+        self, route: str, holder_arn: str, actor: str, now_iso: str, stale_before_iso: str, *, after_writes: bool = True
+    ) -> bool:
         """Become the one actor failing back ``holder_arn``, while it still holds the route.
 
         True if ``actor`` holds the fence now (it was free, already ``actor``'s, or stale).
         Only the fence holder writes DNS for that execution (records.FAILBACK_FENCE_SECONDS).
-        An actor other than the execution itself also waits out the execution's own DNS
-        write in flight (its lease, records.WRITE_LEASE_SECONDS).
+        With ``after_writes``, it also waits out the execution's own DNS write in flight
+        (its lease, records.WRITE_LEASE_SECONDS): the execution's own Catch path, which
+        runs after its writes, does not need to.
         """
         condition = (
             "executionArn = :holder AND (attribute_not_exists(failbackBy) OR failbackBy = :who OR failbackAt < :stale)"
         )
-        if actor != holder_arn:
+        if after_writes:
             condition += " AND (attribute_not_exists(leaseAt) OR leaseAt < :stale)"
         return self._lock_update(
             route,
