@@ -609,7 +609,14 @@ def test_redriven_shift_reapplies_the_failed_step_not_the_next_one(canary: Canar
     canary.set_pair(blue=100, green=0)
     plan = canary.plan()
     state = {**plan.dump(), "shift": {"stepIndex": 1, "ttlSeconds": 60, "originalWeights": {"blue": 100, "green": 0}}}
-    event = {"state": state, "executionArn": "arn:aws:states:us-east-1:123456789012:execution:x:y", "action": "shift"}
+    arn = "arn:aws:states:us-east-1:123456789012:execution:x:y"
+    event = {"state": state, "executionArn": arn, "action": "shift"}
+    from weightshift.adapters.deployments import Deployments
+
+    # The execution holds the route, as its preflight left it (a shift writes DNS only then).
+    assert (
+        Deployments(canary.aws["dynamodb"], canary.installed.table_name).acquire(plan.route_key, "d", arn, "t") is None
+    )
 
     first = canary.invoke("ShiftFunction", event)
     again = canary.invoke("ShiftFunction", event)
