@@ -130,7 +130,8 @@ def test_stop_execution_keeps_error_and_cause(aws: dict[str, Any]) -> None:
 def test_retrier_time(aws: dict[str, Any]) -> None:
     """retrier_decl.time: a Retry interval of one hour is recorded, not slept."""
     module = internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl")
-    assert isinstance(module.time, patches._RetryTime), "retrier_decl.time is not patched"
+    assert isinstance(module.time, patches._RecordedTime), "retrier_decl.time is not patched"
+    assert module.time.kind == "retry"
     source = inspect.getsource(internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"))
     assert "time.sleep(" in source, "moto's retrier no longer sleeps with time.sleep: moto upgrade?"
     fn = make_function(aws, "fails", "json.dumps")  # json.dumps(event, context) -> TypeError
@@ -795,7 +796,7 @@ def test_fault_hooks_wrap_moto_route53_sns_and_events(aws: dict[str, Any]) -> No
         assert hasattr(getattr(r53, action), "__wrapped__"), f"moto.route53.responses.Route53.{action}: moto upgrade?"
     assert hasattr(internal("moto.sns.models", "SNSBackend").publish, "__wrapped__")
     assert hasattr(internal("moto.events.models", "EventsBackend").put_events, "__wrapped__")
-    assert isinstance(internal("botocore.endpoint").time, patches._SdkRetryTime)
+    assert isinstance(internal("botocore.endpoint").time, patches._RecordedTime)
     zone = aws["route53"].create_hosted_zone(Name="faults.example.com", CallerReference="f1")["HostedZone"]["Id"]
     fault = faults.Route53Fault("Throttling")
     faults.ROUTE53_FAULTS.append(fault)

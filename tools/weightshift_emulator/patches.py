@@ -120,27 +120,19 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
         env.program_state_event.wait(wait_seconds * CLOCK.scale)
 
 
-class _SdkRetryTime:
-    """Stands in for the ``time`` module inside ``botocore.endpoint``, which sleeps
-    between the SDK's own retries (standard mode: a random delay up to 2^attempt s)."""
+class _RecordedTime:
+    """Stands in for the ``time`` module where the engine or the SDK sleeps: records the
+    wait on the clock (as ``kind``) and sleeps only ``CLOCK.scale`` of it.
+    - ``"retry"``: inside the engine's retrier (a state's Retry interval);
+    - ``"sdk-retry"``: inside ``botocore.endpoint``, between the SDK's own retries
+      (standard mode: a random delay up to 2^attempt s)."""
 
-    def sleep(self, seconds: float) -> None:
-        CLOCK.record(Wait("sdk-retry", "?", float(seconds), "?"))
-        if CLOCK.scale > 0:
-            time.sleep(seconds * CLOCK.scale)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-class _RetryTime:
-    """Stands in for the ``time`` module inside the retrier."""
-
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.env: Any = None
 
     def sleep(self, seconds: float) -> None:
-        CLOCK.record(Wait("retry", "?", float(seconds), "?"))
+        CLOCK.record(Wait(self.kind, "?", float(seconds), "?"))
         if CLOCK.scale > 0:
             time.sleep(seconds * CLOCK.scale)
 
@@ -459,7 +451,7 @@ def install() -> None:
     _ORIGINAL["wait"] = wait_function.WaitFunction._wait_interval
     wait_function.WaitFunction._wait_interval = _wait_interval
     _ORIGINAL["retry_time"] = retrier_decl.time
-    retrier_decl.time = _RetryTime()
+    retrier_decl.time = _RecordedTime("retry")
     _ORIGINAL["invoke"] = lambda_simple.LambdaSimpleBackend.invoke
     lambda_simple.LambdaSimpleBackend.invoke = _invoke
     table = ddb_models.DynamoDBBackend
@@ -482,7 +474,7 @@ def install() -> None:
     sdk_task._normalise_service_error_name = staticmethod(_sdk_service_error_name)
     sdk_task._normalise_exception_name = staticmethod(_sdk_exception_name)
     _ORIGINAL["sdk_retry_time"] = botocore_endpoint.time  # type: ignore[attr-defined]
-    botocore_endpoint.time = _SdkRetryTime()  # type: ignore[attr-defined]
+    botocore_endpoint.time = _RecordedTime("sdk-retry")  # type: ignore[attr-defined]
     faults.install()
     _INSTALLED = True
 
