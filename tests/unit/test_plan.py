@@ -269,3 +269,30 @@ def test_a_history_near_the_limit_gets_a_warning():
     assert 0.8 * HISTORY_BUDGET < estimate(plan, TTL).history_events <= HISTORY_BUDGET
     validate_plan(plan, TTL)
     assert any("near the 25000 limit" in n for n in warnings_for(plan, TTL))
+
+
+def test_every_key_the_state_machine_adds_is_one_an_input_may_not_carry() -> None:
+    """An input carrying what only the workflow writes ($.gate with a bake's progress,
+    $.failure...) is refused by preflight; that list must cover every ResultPath."""
+    import json
+
+    from weightshift.workflow import WORKFLOW_KEYS
+
+    from tests.unit.helpers import ROOT
+
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            path = node.get("ResultPath")
+            if isinstance(path, str) and path.startswith("$."):
+                found.add(path[2:].split(".")[0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads((ROOT / "statemachine" / "canary.asl.json").read_text()))
+    assert found
+    assert found <= WORKFLOW_KEYS, found - WORKFLOW_KEYS
