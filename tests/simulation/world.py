@@ -1,0 +1,199 @@
+"""The simulated world of issue 8: one installed stack in the in-process emulator, and
+what the simulation observes of it, AWS-level only.
+
+- **Scheduling.** With ``CLOCK.scale = 0`` an execution would run to its end in a
+  blink. Instead, every Wait state of every execution *parks*: the engine's thread
+  blocks at the wait (a CLOCK hook, outside any Lambda invoke, so no emulator lock is
+  held) until the simulation lets that much time pass for it. Between two actions the
+  world is *quiescent*: every engine thread is parked or finished. So actions land at
+  known points of a canary (a bake, a queue poll), and a run is reproducible.
+- **What it observes.** Route 53 batches (with the change's Comment, which names the
+  deployment, and which execution's invocation made the call, as CloudTrail would say),
+  executions and their history, the deployments table, the notifications the emulator
+  recorded (``faults.PUBLISHED``), and when each parked bake was let go with which alarm
+  states. Never the functions' private state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto.route53.responses as r53_responses
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from moto.stepfunctions.parser.utils import TMP_THREADS
+from weightshift_emulator import patches
+from weightshift_emulator.world import ACCOUNT, REGION
+
+# ------------------------------------------------------------------ Route 53 batches
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One ChangeResourceRecordSets batch Route 53 accepted."""
+
+    index: int
+    comment: str
+    writer: str  # the execution whose Lambda invocation made the call ("" if none)
+    function: str
+    weights: dict[str, int]  # the pair after the batch
+
+    def about(self, deployment_id: str) -> bool:
+        return f"Weightshift {deployment_id}:" in self.comment
+
+
+@dataclass
+class Observed:
+    batches: list[Batch] = field(default_factory=list)
+    current: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self, current: dict[str, int]) -> None:
+        with self.lock:
+            self.batches.clear()
+            self.current = dict(current)
+
+
+OBSERVED = Observed()
+_CALLER = threading.local()  # (function name, execution ARN) of the invocation running in this thread
+
+
+def _tag_invocation(function_name: str, event: Any) -> None:
+    arn = ""
+    if isinstance(event, dict):
+        arn = str(event.get("executionArn") or (event.get("detail") or {}).get("executionArn") or "")
+    _CALLER.value = (function_name, arn)
+
+
+def _record_change(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wraps moto's ChangeResourceRecordSets response (outside the fault hooks, so a
+    refused call is not recorded)."""
+
+    def change(self: Any) -> Any:
+        result = original(self)
+        comment = self._get_param("ChangeBatch.Comment") or ""
+        change_list = self._get_param("ChangeBatch.Changes") or []
+        function, writer = getattr(_CALLER, "value", ("", ""))
+        with OBSERVED.lock:
+            for ch in change_list:
+                rrs = ch["ResourceRecordSet"]
+                if rrs.get("Weight") is not None and ch["Action"] in ("UPSERT", "CREATE"):
+                    OBSERVED.current[str(rrs.get("SetIdentifier", ""))] = int(rrs["Weight"])
+            OBSERVED.batches.append(
+                Batch(len(OBSERVED.batches), str(comment), writer, function, dict(OBSERVED.current))
+            )
+        return result
+
+    return change
+
+
+@contextmanager
+def observing() -> Iterator[None]:
+    """Install the batch log, the invocation tag and the parking hook (for one stack's life)."""
+    original = r53_responses.Route53.change_resource_record_sets
+    r53_responses.Route53.change_resource_record_sets = _record_change(original)
+    patches.INVOKE_HOOKS.append(_tag_invocation)
+    patches.CLOCK.hooks.append(SCHEDULER.hook)
+    try:
+        yield
+    finally:
+        r53_responses.Route53.change_resource_record_sets = original
+        if _tag_invocation in patches.INVOKE_HOOKS:
+            patches.INVOKE_HOOKS.remove(_tag_invocation)
+        if SCHEDULER.hook in patches.CLOCK.hooks:
+            patches.CLOCK.hooks.remove(SCHEDULER.hook)
+        SCHEDULER.release_all()
+
+
+def clear_executions(state_machine_arn: str) -> None:
+    """Forget the ended executions of earlier sequences (emulator state, between sequences),
+    so that listing stays cheap."""
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    machine = backend.describe_state_machine(state_machine_arn)
+    machine.executions[:] = [e for e in machine.executions if e.status == "RUNNING"]
+
+
+# ------------------------------------------------------------------------ parking
+
+
+@dataclass
+class Parked:
+    execution: str
+    state: str
+    seconds: float
+    thread: int
+    go: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A parked wait let go: that much time passed for the execution."""
+
+    execution: str
+    state: str
+    batch_index: int  # how many batches Route 53 had accepted when it was let go
+    alarms: dict[str, str]  # every alarm's state at that moment
+
+
+class Scheduler:
+    """Parks each Wait state's thread until :meth:`release`; :meth:`quiesce` waits until
+    every engine thread is parked or done."""
+
+    def __init__(self) -> None:
+        self.parked: dict[str, Parked] = {}
+        self.lock = threading.Lock()
+        self.releases: list[Release] = []
+
+    def hook(self, wait: patches.Wait) -> None:
+        if wait.kind != "wait" or not wait.execution.startswith("arn:"):
+            return
+        spot = Parked(wait.execution, wait.state, wait.seconds, threading.get_ident())
+        with self.lock:
+            self.parked[wait.execution] = spot
+        spot.go.wait()
+
+    def release(self, execution: str, batch_index: int, alarms: dict[str, str]) -> Parked:
+        with self.lock:
+            spot = self.parked.pop(execution)
+            self.releases.append(Release(execution, spot.state, batch_index, dict(alarms)))
+        spot.go.set()
+        return spot
+
+    def release_all(self) -> None:
+        with self.lock:
+            spots = list(self.parked.values())
+            self.parked.clear()
+        for spot in spots:
+            spot.go.set()
+
+    def quiesce(self, running: Callable[[str], bool], timeout: float = 60) -> None:
+        """Until every live engine thread is parked; a parked execution that no longer runs
+        (stopped while it waited) is let go, so its thread ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = [t for t in TMP_THREADS if t.is_alive()]
+            TMP_THREADS[:] = alive
+            with self.lock:
+                parked_threads = {p.thread for p in self.parked.values()}
+                spots = list(self.parked.values())
+            if all(t.ident in parked_threads for t in alive):
+                ended = [p for p in spots if not running(p.execution)]
+                if not ended:
+                    return
+                with self.lock:
+                    for p in ended:
+                        self.parked.pop(p.execution, None)
+                for p in ended:
+                    p.go.set()
+                continue
+            if time.monotonic() > deadline:
+                busy = [t.name for t in alive if t.ident not in parked_threads]
+                raise AssertionError(f"the emulator did not quiesce in {timeout}s: busy threads {busy}")
+            time.sleep(0.001)
+
+
+SCHEDULER = Scheduler()
