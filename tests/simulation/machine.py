@@ -34,8 +34,13 @@ SIDES = ("blue", "green")
 FAILED_STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")  # what the status rule's pattern matches
 OUTCOME_KIND = {Status.SUCCEEDED: "promoted", Status.ROLLED_BACK: "rolled-back", Status.REJECTED: "rejected"}
 EDITS = ("recordName", "alarmNames", "unknownField")
-DDB_OPERATIONS = ("put_item", "update_item", "get_item", "delete_item", "transact_write_items")
-DDB_CODES = ("InternalServerError", "ProvisionedThroughputExceededException")
+DDB_FAULTS = [
+    f"dynamodb {op} {code}"
+    for op in ("put_item", "update_item", "get_item", "delete_item", "transact_write_items")
+    for code in ("InternalServerError", "ProvisionedThroughputExceededException")
+]
+FAULTS = (*DDB_FAULTS, "route53 any Throttling")
+QUEUED = "Wait for the route"  # the Wait state of an execution in line for the route
 ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode: 3 attempts)
 
 
@@ -275,17 +280,27 @@ class Simulation(RuleBasedStateMachine):
 
     # --------------------------------------------------------------------- rules
     @rule(
-        side=st.sampled_from(SIDES),
         tasks=st.integers(1, 3),
         copies=st.lists(st.integers(1, 3), min_size=3, max_size=3),
         order=st.randoms(use_true_random=False),
         stale=st.booleans(),
     )
-    def release(self, side: str, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
-        """ECS starts a new deployment of ``side``: each task's RUNNING event, duplicated,
-        shuffled, and (if ``stale``) an older version of one task's event after it."""
-        self._release(side, tasks, copies, order, stale)
-        self.after_action("release")
+    def release_green(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
+        """ECS starts a new deployment of green: each task's RUNNING event, duplicated,
+        shuffled, and (if ``stale``) an older version of one task's event after them."""
+        self._release("green", tasks, copies, order, stale)
+        self.after_action("release_green")
+
+    @rule(
+        tasks=st.integers(1, 3),
+        copies=st.lists(st.integers(1, 3), min_size=3, max_size=3),
+        order=st.randoms(use_true_random=False),
+        stale=st.booleans(),
+    )
+    def release_blue(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
+        """The same for blue."""
+        self._release("blue", tasks, copies, order, stale)
+        self.after_action("release_blue")
 
     def _release(self, side: str, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
         self.stack.ecs_deployments += 1
@@ -367,19 +382,17 @@ class Simulation(RuleBasedStateMachine):
         self.aws["cloudwatch"].set_alarm_state(AlarmName=name, StateValue=state, StateReason="simulation")
         self.after_action("alarm")
 
-    @rule(operation=st.sampled_from(DDB_OPERATIONS), code=st.sampled_from(DDB_CODES))
-    def dynamodb_fault(self, operation: str, code: str) -> None:
-        """The next call of a DynamoDB operation fails (after the SDK's own retries)."""
-        patches.DDB_FAULTS.append(patches.DdbFault(operation, code, times=ONE_CALL))
+    @rule(fault=st.sampled_from(FAULTS))
+    def transient_fault(self, fault: str) -> None:
+        """The next call of a DynamoDB operation fails, or the next Route 53 call is
+        throttled (once, after the SDK's own retries)."""
+        service, operation, code = fault.split(" ")
+        if service == "dynamodb":
+            patches.DDB_FAULTS.append(patches.DdbFault(operation, code, times=ONE_CALL))
+        else:
+            faults.ROUTE53_FAULTS.append(faults.Route53Fault(code, times=ONE_CALL))
         STATS.faults += 1
-        self.after_action("dynamodb_fault")
-
-    @rule()
-    def route53_throttling(self) -> None:
-        """The next Route 53 call is throttled (after the SDK's own retries)."""
-        faults.ROUTE53_FAULTS.append(faults.Route53Fault("Throttling", times=ONE_CALL))
-        STATS.faults += 1
-        self.after_action("route53_throttling")
+        self.after_action("transient_fault")
 
     @precondition(lambda self: bool(sim.SCHEDULER.parked))
     @rule(which=st.integers(0, 3))
@@ -400,9 +413,11 @@ class Simulation(RuleBasedStateMachine):
         for _ in range(2000):
             self.quiesce()
             self.deliver_status_events(include_held=True)
-            parked = sorted(sim.SCHEDULER.parked)
+            # Time passes for the route's holder first: an execution queued for the route
+            # polls every 30 s, and a wait in line that ends in the same state changes nothing.
+            parked = sorted(sim.SCHEDULER.parked.values(), key=lambda p: (p.state == QUEUED, p.execution))
             if parked:
-                self.release_parked(parked[0])
+                self.release_parked(parked[0].execution)
                 continue
             if self.running_executions():
                 continue

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from tests.simulation.machine import Simulation, Stack, installed_stack
+from tests.simulation.world import scheduling
 
 pytestmark = pytest.mark.simulation
 
@@ -33,6 +34,11 @@ def stack() -> Iterator[Stack]:
 
 def test_random_histories_keep_the_invariants(stack: Stack) -> None:
     Simulation.stack = stack
+    with scheduling():
+        run_machine()
+
+
+def run_machine() -> None:
     run_state_machine_as_test(
         Simulation,
         settings=settings(

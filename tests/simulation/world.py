@@ -93,15 +93,25 @@ def _record_change(original: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def observing() -> Iterator[None]:
-    """Install the batch log, the invocation tag and the parking hook (for one stack's life)."""
+    """Install the batch log (for one stack's life)."""
     original = r53_responses.Route53.change_resource_record_sets
     r53_responses.Route53.change_resource_record_sets = _record_change(original)
+    try:
+        yield
+    finally:
+        r53_responses.Route53.change_resource_record_sets = original
+        SCHEDULER.release_all()
+
+
+@contextmanager
+def scheduling() -> Iterator[None]:
+    """Install the invocation tag and the parking hook (``patches.reset`` clears them, so
+    a test installs them itself, after the suite's per-test reset)."""
     patches.INVOKE_HOOKS.append(_tag_invocation)
     patches.CLOCK.hooks.append(SCHEDULER.hook)
     try:
         yield
     finally:
-        r53_responses.Route53.change_resource_record_sets = original
         if _tag_invocation in patches.INVOKE_HOOKS:
             patches.INVOKE_HOOKS.remove(_tag_invocation)
         if SCHEDULER.hook in patches.CLOCK.hooks:
@@ -180,7 +190,11 @@ class Scheduler:
             with self.lock:
                 parked_threads = {p.thread for p in self.parked.values()}
                 spots = list(self.parked.values())
-            if all(t.ident in parked_threads for t in alive):
+            # moto runs each execution in a thread (_execution_logic) that joins the program's
+            # thread (the one that parks at a Wait), and each Task in a thread of its own.
+            logic = [t for t in alive if "_execution_logic" in t.name]
+            others = [t for t in alive if "_execution_logic" not in t.name]
+            if len(logic) == len(spots) and all(t.ident in parked_threads for t in others):
                 ended = [p for p in spots if not running(p.execution)]
                 if not ended:
                     return
