@@ -14,7 +14,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test matrix lint typecheck validate unit component workflow e2e bench build deploy clean
+.PHONY: help demo test matrix simulate lint typecheck validate unit component workflow e2e bench build deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ test: lint typecheck validate ## everything CI runs: lint, types, template and A
 
 matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test runs a subset)
 	$(BIN)/python -m pytest -q -n 2 --dist load -rxs tests/workflow/test_fault_matrix.py
+
+# The simulation (issue 8): SIM_EXAMPLES sequences of up to SIM_STEPS actions; a random
+# seed unless SIM_SEED is given (printed first, so any run can be repeated).
+SIM_EXAMPLES ?= 50
+SIM_STEPS ?= 20
+SIM_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+simulate: $(STAMP) ## random histories against the deployed stack (SIM_EXAMPLES, SIM_STEPS, SIM_SEED)
+	@echo "simulation seed $(SIM_SEED): repeat with make simulate SIM_SEED=$(SIM_SEED) SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS)"
+	SIM_FULL=1 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--hypothesis-seed=$(SIM_SEED) tests/simulation
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

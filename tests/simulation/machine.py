@@ -193,12 +193,10 @@ class Simulation(RuleBasedStateMachine):
     def status(self, arn: str) -> str:
         return str(self.stack.sfn.describe_execution(executionArn=arn)["status"])
 
-    def running(self, arn: str) -> bool:
-        return self.status(arn) == "RUNNING"
-
-    def quiesce(self) -> None:
-        sim.SCHEDULER.quiesce(self.running)
-        self.observe()
+    def quiesce(self, observe: bool = True) -> None:
+        sim.SCHEDULER.quiesce(sim.still_running)
+        if observe:
+            self.observe()
 
     def observe(self) -> None:
         """Learn the executions (the trigger names its own) and what ended."""
@@ -321,7 +319,7 @@ class Simulation(RuleBasedStateMachine):
             events.append(task_event(world, side, f"t{number:08d}x0", ecs_deployment, version=1))
         for event in events:
             self.invoke_async("TriggerFunction", event)
-            self.quiesce()
+            self.quiesce(observe=False)
 
     @precondition(lambda self: any(e.origin == "trigger" for e in self.running_executions()))
     @rule(tasks=st.integers(1, 3), copies=st.lists(st.integers(1, 3), min_size=3, max_size=3))

@@ -119,6 +119,13 @@ def scheduling() -> Iterator[None]:
         SCHEDULER.release_all()
 
 
+def still_running(execution_arn: str) -> bool:
+    """The scheduler's own question (emulator plumbing, not an observation): read from
+    the engine's backend, as a DescribeExecution per poll would cost more than the rest."""
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    return str(backend.describe_execution(execution_arn).status) == "RUNNING"
+
+
 def clear_executions(state_machine_arn: str) -> None:
     """Forget the ended executions of earlier sequences (emulator state, between sequences),
     so that listing stays cheap."""
