@@ -20,7 +20,7 @@ from tests.simulation.world import scheduling
 
 pytestmark = pytest.mark.simulation
 
-EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "10"))
 STEPS = int(os.environ.get("SIM_STEPS", "20"))
 # make test: fixed, derandomized; make simulate: random unless SIM_SEED (via --hypothesis-seed)
 FULL = os.environ.get("SIM_FULL") == "1"
