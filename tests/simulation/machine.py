@@ -9,6 +9,8 @@ executions are parked at their waits so actions land at known points of a canary
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +42,7 @@ DDB_FAULTS = [
     for code in ("InternalServerError", "ProvisionedThroughputExceededException")
 ]
 FAULTS = (*DDB_FAULTS, "route53 any Throttling")
+PROGRESS = int(os.environ.get("SIM_PROGRESS", "0"))  # a line on stderr every N sequences
 QUEUED = "Wait for the route"  # the Wait state of an execution in line for the route
 ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode: 3 attempts)
 
@@ -161,6 +164,8 @@ class Simulation(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         STATS.sequences += 1
+        if PROGRESS and STATS.sequences % PROGRESS == 0:
+            sys.__stderr__.write(f"simulation: {STATS.sequences} sequences, {STATS.actions} actions\n")
         self.releases: list[ReleaseMade] = []
         self.executions: dict[str, ExecutionSeen] = {}
         self.console_runs = 0
@@ -408,19 +413,19 @@ class Simulation(RuleBasedStateMachine):
         STATS.count("settle")
 
     def _settle(self) -> None:
+        self.recover()  # the outage ends: faults armed and not yet hit never fire
         for _ in range(2000):
             self.quiesce()
             self.deliver_status_events(include_held=True)
+            if self.replay_dead_letters():
+                continue
             # Time passes for the route's holder first: an execution queued for the route
             # polls every 30 s, and a wait in line that ends in the same state changes nothing.
             parked = sorted(sim.SCHEDULER.parked.values(), key=lambda p: (p.state == QUEUED, p.execution))
             if parked:
                 self.release_parked(parked[0].execution)
                 continue
-            if self.running_executions():
-                continue
-            self.recover()
-            if not self.replay_dead_letters():
+            if not self.running_executions():
                 self.settled = True
                 return
         raise AssertionError("the system did not settle in 2000 rounds (a canary that never ends)")
