@@ -305,6 +305,15 @@ class Simulation(RuleBasedStateMachine):
         self._release("blue", tasks, copies, order, stale)
         self.after_action("release_blue")
 
+    @rule(tasks=st.integers(1, 3), copies=st.lists(st.integers(1, 3), min_size=3, max_size=3))
+    def release_idle_side(self, tasks: int, copies: list[int]) -> None:
+        """A release of the side that carries the least traffic now (the usual release:
+        a release of the live side is a scale-out the trigger ignores)."""
+        current = sim.OBSERVED.current
+        side = "green" if current.get("green", 0) <= current.get("blue", 0) else "blue"
+        self._release(side, tasks, copies, _NoShuffle(), False)
+        self.after_action("release_idle_side")
+
     def _release(self, side: str, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
         self.stack.ecs_deployments += 1
         number = self.stack.ecs_deployments
