@@ -49,7 +49,7 @@ SIM_STEPS ?= 20
 SIM_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 simulate: $(STAMP) ## random histories against the deployed stack (SIM_EXAMPLES, SIM_STEPS, SIM_SEED)
 	@echo "simulation seed $(SIM_SEED): repeat with make simulate SIM_SEED=$(SIM_SEED) SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS)"
-	SIM_FULL=1 SIM_PROGRESS=10 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	SIM_FULL=1 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--hypothesis-seed=$(SIM_SEED) tests/simulation
 
 lint: $(STAMP) ## ruff

@@ -9,8 +9,6 @@ executions are parked at their waits so actions land at known points of a canary
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +40,6 @@ DDB_FAULTS = [
     for code in ("InternalServerError", "ProvisionedThroughputExceededException")
 ]
 FAULTS = (*DDB_FAULTS, "route53 any Throttling")
-PROGRESS = int(os.environ.get("SIM_PROGRESS", "0"))  # a line on stderr every N sequences
 QUEUED = "Wait for the route"  # the Wait state of an execution in line for the route
 ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode: 3 attempts)
 
@@ -164,8 +161,6 @@ class Simulation(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         STATS.sequences += 1
-        if PROGRESS and STATS.sequences % PROGRESS == 0:
-            sys.__stderr__.write(f"simulation: {STATS.sequences} sequences, {STATS.actions} actions\n")
         self.releases: list[ReleaseMade] = []
         self.executions: dict[str, ExecutionSeen] = {}
         self.console_runs = 0
