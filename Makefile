@@ -46,7 +46,9 @@ matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test
 # seed unless SIM_SEED is given (printed first, so any run can be repeated).
 SIM_EXAMPLES ?= 50
 SIM_STEPS ?= 20
-SIM_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+ifndef SIM_SEED
+SIM_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 simulate: $(STAMP) ## random histories against the deployed stack (SIM_EXAMPLES, SIM_STEPS, SIM_SEED)
 	@echo "simulation seed $(SIM_SEED): repeat with make simulate SIM_SEED=$(SIM_SEED) SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS)"
 	SIM_FULL=1 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) $(BIN)/python -m pytest -q -p no:cacheprovider \
