@@ -23,7 +23,6 @@ from weightshift.records import TERMINAL, DeploymentRecord, Status
 from weightshift_cli import replay
 from weightshift_emulator import faults, lambda_async, patches
 from weightshift_emulator import install as installer
-from weightshift_emulator.install import load_template
 from weightshift_emulator.world import build_surroundings, clients, set_weighted_pair, task_event
 
 from tests.simulation import world as sim
@@ -103,18 +102,7 @@ def installed_stack() -> Iterator[Stack]:
         aws = clients()
         world = build_surroundings(aws)
         installed = installer.install(aws, world.parameters(**SCHEDULE))
-        sqs = aws["sqs"]
-        queue_url = sqs.create_queue(QueueName="weightshift-dead-letters")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        resources = load_template()["Resources"]
-        for logical in ("TriggerFunction", "AbortFunction"):  # as template.yaml configures them
-            config = resources[logical]["Properties"]["EventInvokeConfig"]
-            aws["lambda"].put_function_event_invoke_config(
-                FunctionName=installed.functions[logical],
-                MaximumRetryAttempts=config["MaximumRetryAttempts"],
-                MaximumEventAgeInSeconds=config["MaximumEventAgeInSeconds"],
-                DestinationConfig={"OnFailure": {"Destination": queue_arn}},
-            )
+        queue_url = installer.dead_letter_queue(aws, installed)
         stack = Stack(Canary(aws, world, installed, Route53Log()), queue_url)
         try:
             yield stack

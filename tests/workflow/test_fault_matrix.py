@@ -48,7 +48,6 @@ from weightshift.observability import logger
 from weightshift_cli import replay
 from weightshift_emulator import faults, lambda_async, patches
 from weightshift_emulator import install as installer
-from weightshift_emulator.install import load_template
 from weightshift_emulator.world import build_surroundings, clients, task_event
 
 from tests.conftest import wait_for
@@ -505,18 +504,7 @@ def stack() -> Iterator[Stack]:
             return result
 
         mp.setattr(r53_models.Route53Backend, "change_resource_record_sets", change)
-        sqs = aws["sqs"]
-        queue_url = sqs.create_queue(QueueName="weightshift-dead-letters")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        resources = load_template()["Resources"]
-        for logical in ("TriggerFunction", "AbortFunction"):  # as template.yaml configures them
-            config = resources[logical]["Properties"]["EventInvokeConfig"]
-            aws["lambda"].put_function_event_invoke_config(
-                FunctionName=installed.functions[logical],
-                MaximumRetryAttempts=config["MaximumRetryAttempts"],
-                MaximumEventAgeInSeconds=config["MaximumEventAgeInSeconds"],
-                DestinationConfig={"OnFailure": {"Destination": queue_arn}},
-            )
+        queue_url = installer.dead_letter_queue(aws, installed)
         yield Stack(Canary(aws, world, installed, r53), queue_url)
         for ex in aws["stepfunctions"].list_executions(stateMachineArn=installed.state_machine_arn)["executions"]:
             if ex["status"] == "RUNNING":  # never leave an engine thread running past the mock

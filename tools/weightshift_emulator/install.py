@@ -137,3 +137,20 @@ def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
     )["stateMachineArn"]
     assert created == machine_arn, created
     return Installed(table, topic, machine_arn, {k: f"{STACK}-{k}" for k in functions}, envs)
+
+
+def dead_letter_queue(c: dict[str, Any], installed: Installed) -> str:
+    """A queue as the failed-event destination of the asynchronously invoked functions,
+    with the retry settings template.yaml gives them (``EventInvokeConfig``); its URL."""
+    queue_url = str(c["sqs"].create_queue(QueueName="weightshift-dead-letters")["QueueUrl"])
+    attributes = c["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    resources = load_template()["Resources"]
+    for logical in ("TriggerFunction", "AbortFunction"):
+        config = resources[logical]["Properties"]["EventInvokeConfig"]
+        c["lambda"].put_function_event_invoke_config(
+            FunctionName=installed.functions[logical],
+            MaximumRetryAttempts=config["MaximumRetryAttempts"],
+            MaximumEventAgeInSeconds=config["MaximumEventAgeInSeconds"],
+            DestinationConfig={"OnFailure": {"Destination": attributes["QueueArn"]}},
+        )
+    return queue_url
