@@ -143,6 +143,15 @@ class ExecutionSeen:
     hold_event: bool = False  # a Stop whose status event AWS delivers late
 
 
+# A release's draw: tasks, each task's deliveries, their order, and a stale event after them.
+RELEASE: dict[str, st.SearchStrategy[Any]] = {
+    "tasks": st.integers(1, 3),
+    "copies": st.lists(st.integers(1, 3), min_size=3, max_size=3),
+    "order": st.randoms(use_true_random=False),
+    "stale": st.booleans(),
+}
+
+
 class Simulation(RuleBasedStateMachine):
     stack: Stack  # set by the test before the machine runs
 
@@ -265,30 +274,20 @@ class Simulation(RuleBasedStateMachine):
         faults.SYNC.pending = 0
 
     # --------------------------------------------------------------------- rules
-    @rule(
-        tasks=st.integers(1, 3),
-        copies=st.lists(st.integers(1, 3), min_size=3, max_size=3),
-        order=st.randoms(use_true_random=False),
-        stale=st.booleans(),
-    )
+    @rule(**RELEASE)
     def release_green(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
         """ECS starts a new deployment of green: each task's RUNNING event, duplicated,
         shuffled, and (if ``stale``) an older version of one task's event after them."""
         self._release("green", tasks, copies, order, stale)
         self.after_action("release_green")
 
-    @rule(
-        tasks=st.integers(1, 3),
-        copies=st.lists(st.integers(1, 3), min_size=3, max_size=3),
-        order=st.randoms(use_true_random=False),
-        stale=st.booleans(),
-    )
+    @rule(**RELEASE)
     def release_blue(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
         """The same for blue."""
         self._release("blue", tasks, copies, order, stale)
         self.after_action("release_blue")
 
-    @rule(tasks=st.integers(1, 3), copies=st.lists(st.integers(1, 3), min_size=3, max_size=3))
+    @rule(tasks=RELEASE["tasks"], copies=RELEASE["copies"])
     def release_idle_side(self, tasks: int, copies: list[int]) -> None:
         """A release of the side that carries the least traffic now (the usual release:
         a release of the live side is a scale-out the trigger ignores)."""
