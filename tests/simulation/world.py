@@ -7,6 +7,10 @@ what the simulation observes of it, AWS-level only.
   held) until the simulation lets that much time pass for it. Between two actions the
   world is *quiescent*: every engine thread is parked or finished. So actions land at
   known points of a canary (a bake, a queue poll), and a run is reproducible.
+- **Simulated time.** One clock for the whole world (``patches.SIM_TIME``, which the
+  functions read too). A parked wait is *due* at the simulated time it was parked plus
+  its seconds; time passes only forward, and waits end in the order they are due, as
+  on AWS. Letting one execution's wait end first ends every wait due before it.
 - **What it observes.** Route 53 batches (with the change's Comment, which names the
   deployment, and which execution's invocation made the call, as CloudTrail would say),
   executions and their history, the deployments table, the notifications the emulator
@@ -143,6 +147,7 @@ class Parked:
     state: str
     seconds: float
     thread: int
+    due: float  # simulated seconds (patches.SIM_TIME.elapsed) when the wait ends
     go: threading.Event = field(default_factory=threading.Event)
 
 
@@ -168,14 +173,22 @@ class Scheduler:
     def hook(self, wait: patches.Wait) -> None:
         if wait.kind != "wait" or not wait.execution.startswith("arn:"):
             return
-        spot = Parked(wait.execution, wait.state, wait.seconds, threading.get_ident())
+        due = patches.SIM_TIME.elapsed + wait.seconds
+        spot = Parked(wait.execution, wait.state, wait.seconds, threading.get_ident(), due)
         with self.lock:
             self.parked[wait.execution] = spot
         spot.go.wait()
 
+    def next_due(self) -> Parked | None:
+        """The parked wait that ends first (ties: by execution ARN, so a run repeats)."""
+        with self.lock:
+            return min(self.parked.values(), key=lambda p: (p.due, p.execution), default=None)
+
     def release(self, execution: str, batch_index: int, alarms: dict[str, str]) -> Parked:
+        """Let one parked wait end: simulated time moves to when it is due."""
         with self.lock:
             spot = self.parked.pop(execution)
+            patches.SIM_TIME.advance_to(spot.due)
             self.releases.append(Release(execution, spot.state, batch_index, dict(alarms)))
         spot.go.set()
         return spot

@@ -27,6 +27,13 @@ internal that fails loudly if an upgrade moves it.
   seconds); recorded on the :class:`Clock` like the engine's waits, not slept.
 - Route 53, SNS and EventBridge faults, and a record of every notification: see
   ``faults.py``.
+- The functions' clock: handlers read the time through ``weightshift.clock.now``.
+  Outside a simulation it is the wall clock, as on AWS. A simulation that lets time
+  pass at Wait states (:data:`SIM_TIME`) runs the functions on that simulated time,
+  so a deadline or a queue's hour passes for them when it passes for the workflow.
+  Named deviation: the engine's own timestamps (execution start, history events,
+  ``$$.State.EnteredTime``) stay on the wall clock; Weightshift's functions do not
+  read them. Retry intervals and SDK backoffs take no simulated time.
 - aws-sdk task errors: moto names a Route 53 ``Throttling`` on an
   ``aws-sdk:route53:getChange`` task ``route53.route53Exception`` (its own service
   spelling, and the service name again for an error botocore does not model). AWS
@@ -46,6 +53,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.endpoint as botocore_endpoint
@@ -105,6 +113,39 @@ class Clock:
 
 
 CLOCK = Clock()
+
+
+@dataclass
+class SimulatedTime:
+    """The time the functions see while a simulation lets time pass.
+
+    Off (``start`` is None): the wall clock. On: ``start`` plus the simulated seconds
+    the simulation let pass, which only moves forward."""
+
+    start: datetime | None = None
+    elapsed: float = 0.0
+
+    def now(self) -> datetime:
+        if self.start is None:
+            return datetime.now(UTC)
+        return self.start + timedelta(seconds=self.elapsed)
+
+    def begin(self, start: datetime | None = None) -> None:
+        self.start = start or datetime.now(UTC)
+        self.elapsed = 0.0
+
+    def advance_to(self, elapsed: float) -> None:
+        self.elapsed = max(self.elapsed, elapsed)
+
+    def end(self) -> None:
+        self.start, self.elapsed = None, 0.0
+
+
+SIM_TIME = SimulatedTime()
+
+
+def _functions_now() -> datetime:
+    return SIM_TIME.now()
 
 
 def _context(env: Any) -> tuple[str, str]:
@@ -475,6 +516,10 @@ def install() -> None:
     sdk_task._normalise_exception_name = staticmethod(_sdk_exception_name)
     _ORIGINAL["sdk_retry_time"] = botocore_endpoint.time  # type: ignore[attr-defined]
     botocore_endpoint.time = _RecordedTime("sdk-retry")  # type: ignore[attr-defined]
+    import weightshift.clock as functions_clock  # the handlers' one reader of the time
+
+    _ORIGINAL["functions_now"] = functions_clock.now
+    functions_clock.now = _functions_now
     faults.install()
     _INSTALLED = True
 
@@ -484,6 +529,7 @@ def reset() -> None:
     CLOCK.waits.clear()
     CLOCK.hooks.clear()
     CLOCK.scale = 0.0
+    SIM_TIME.end()
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
     DDB_FAULTS.clear()

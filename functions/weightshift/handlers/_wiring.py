@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from typing import Any
 
+from weightshift import clock
 from weightshift.adapters.aws import client
 from weightshift.adapters.cloudwatch import CloudWatch
 from weightshift.adapters.deployments import Deployments
@@ -37,7 +37,7 @@ def task_input(event: dict[str, Any]) -> TaskInput:
     if state.get("deploymentId"):
         logger.set_correlation_id(str(state["deploymentId"]))
     return TaskInput(
-        state=state, execution_arn=str(event.get("executionArn", "")), now=datetime.now(UTC), config=route_config()
+        state=state, execution_arn=str(event.get("executionArn", "")), now=clock.now(), config=route_config()
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from weightshift import workflow
+from weightshift import clock, workflow
 from weightshift.handlers._wiring import ports, route_config
 from weightshift.observability import logger, metrics, tracer
 
@@ -20,13 +19,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(detail, dict):
         logger.warning("not a Step Functions Execution Status Change event; ignored")
         return {"action": "none", "reason": "malformed event"}
-    started = datetime.now(UTC)
+    started = clock.now()
     result = workflow.on_execution_ended(detail, route_config(), ports(), started)
     logger.info(f"execution ended ({detail.get('status')}): {result['action']}", extra=result)
     if result["action"] == "promoted":
         metrics.add_metric(name="DeploymentPromoted", unit=MetricUnit.Count, value=1)
     if result["action"] == "failed-back":
         metrics.add_metric(name="DeploymentRolledBack", unit=MetricUnit.Count, value=1)
-        latency = (datetime.now(UTC) - started).total_seconds() * 1000
+        latency = (clock.now() - started).total_seconds() * 1000
         metrics.add_metric(name="FailbackLatency", unit=MetricUnit.Milliseconds, value=latency)
     return result

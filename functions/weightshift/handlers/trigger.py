@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from weightshift import trigger
+from weightshift import clock, trigger
 from weightshift.adapters.aws import client
 from weightshift.adapters.deployments import Deployments
 from weightshift.adapters.ecs_elb import EcsElb
@@ -39,7 +38,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         StepFunctions(client("stepfunctions")),
         EcsElb(client("ecs"), client("elbv2")),
     )
-    outcome = trigger.handle(event, config, resources, ports, datetime.now(UTC))
+    outcome = trigger.handle(event, config, resources, ports, clock.now())
     if outcome.deployment_id:
         logger.set_correlation_id(outcome.deployment_id)
     logger.info(f"trigger decision: {outcome.decision} ({outcome.reason})", extra=outcome.log_fields())
