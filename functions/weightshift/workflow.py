@@ -34,7 +34,7 @@ from weightshift.models import Plan, SideSpec, Weights
 from weightshift.observability import logger
 from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
-from weightshift.records import Status
+from weightshift.records import DeploymentRecord, Status
 from weightshift.settings import RouteConfig
 
 # The states an execution enters only after its final bake passed with DNS at the
@@ -499,8 +499,6 @@ def finish_promotion(
             "promotion not recorded: the record finished or changed hands",
             extra={"record": record.as_dict() if record else {}},
         )
-    if release:
-        ports.deployments.release(route, execution_arn)
     promoted = ports.deployments.get(route, plan.deployment_id)
     timeline = promoted.timeline if promoted else []
     ports.notifier.publish(
@@ -514,7 +512,37 @@ def finish_promotion(
             **({"note": note} if note else {}),
         },
     )
+    # Released last: while this execution still holds the route, a retry (or the status
+    # rule) knows the finish was interrupted and sends the notification again.
+    if release:
+        ports.deployments.release(route, execution_arn)
     return {"status": Status.SUCCEEDED.value, "durationSeconds": duration}
+
+
+OUTCOME_NOTIFICATIONS = {Status.SUCCEEDED: "promoted", Status.ROLLED_BACK: "rolled-back", Status.REJECTED: "rejected"}
+
+
+def finish_interrupted(plan: Plan, record: DeploymentRecord, execution_arn: str, ports: WorkflowPorts) -> None:
+    """A finished record whose execution still holds the route: whoever finished it
+    stopped between recording the outcome and releasing the route (a DynamoDB error, a
+    timeout, a crash), maybe before the notification went out. Send it again (at least
+    once: people may get it twice, never zero times), then release."""
+    kind = OUTCOME_NOTIFICATIONS.get(record.status)
+    if kind is not None:
+        ports.notifier.publish(
+            kind,
+            f"Weightshift: {plan.target.color} {kind.replace('-', ' ')}",
+            {
+                "deploymentId": plan.deployment_id,
+                "target": plan.target.color,
+                "status": record.status.value,
+                "error": record.error,
+                "reason": record.reason,
+                "restoredWeights": record.restored_weights.dump() if record.restored_weights else None,
+                "note": "sent again: the finish was interrupted before the route was released",
+            },
+        )
+    ports.deployments.release(plan.route_key, execution_arn)
 
 
 def describe_failure(failure: dict[str, Any]) -> tuple[str, str]:
@@ -560,7 +588,7 @@ def fail_back(
     status = record.status if record else None
     if record is not None and record.finished:
         if release and holds:
-            ports.deployments.release(route, execution_arn)
+            finish_interrupted(plan, record, execution_arn, ports)
         logger.warning("the deployment had already finished; DNS left alone", extra={"status": status})
         return _failback_result(error, f"{cause} (the deployment had already finished: {status}; DNS left alone)")
     restored = record.original_weights if record else None
@@ -598,8 +626,6 @@ def fail_back(
     ports.deployments.apply(
         route, plan.deployment_id, records.roll_back(execution_arn, error, cause, reason, restored, now_iso)
     )
-    if release:
-        ports.deployments.release(route, execution_arn)
     ports.notifier.publish(
         "rolled-back",
         f"Weightshift: {plan.target.color} rolled back ({error})",
@@ -611,6 +637,8 @@ def fail_back(
             "restoredWeights": restored.dump() if restored is not None else None,
         },
     )
+    if release:  # last: see finish_promotion
+        ports.deployments.release(route, execution_arn)
     logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
     return {
         **_failback_result(error, f"{cause} ({where}; {outcome})"),
@@ -662,12 +690,12 @@ def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     ports.deployments.apply(
         plan.route_key, plan.deployment_id, records.reject(inp.execution_arn, error, cause, now_iso)
     )
-    ports.deployments.release(plan.route_key, inp.execution_arn)
     ports.notifier.publish(
         "rejected",
         f"Weightshift: canary to {plan.target.color} not started ({error})",
         {"deploymentId": plan.deployment_id, "target": plan.target.color, "error": error, "reason": cause},
     )
+    ports.deployments.release(plan.route_key, inp.execution_arn)  # last: see finish_promotion
     return {"error": error, "cause": f"{cause} (nothing in DNS was changed)"}
 
 
@@ -701,7 +729,7 @@ def on_execution_ended(
         return {"action": "none", "reason": "this execution never held the route"}
     if record.finished:
         if holds_lock:
-            ports.deployments.release(route, execution_arn)
+            finish_interrupted(record.claimed_plan(), record, execution_arn, ports)
         return {"action": "none", "reason": f"the deployment had already finished ({record.status})"}
     plan = record.claimed_plan()
     if ports.sfn.entered_any(execution_arn, PROMOTED_STATES):
