@@ -28,7 +28,14 @@ from weightshift_emulator.world import build_surroundings, clients, set_weighted
 from tests.simulation import world as sim
 from tests.workflow.conftest import Canary, Route53Log
 
-SCHEDULE = {"Schedule": "50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "30"}
+# A queue deadline shorter than the default hour, so sequences reach it: an execution in
+# line behind a stopped, stuck or slow canary gives up after 5 simulated minutes.
+SCHEDULE = {
+    "Schedule": "50,100",
+    "StepIntervalSeconds": "60",
+    "HealthPollSeconds": "30",
+    "RouteBusyTimeoutSeconds": "300",
+}
 SIDES = ("blue", "green")
 FAILED_STATUSES = ("ABORTED", "TIMED_OUT", "FAILED")  # what the status rule's pattern matches
 OUTCOME_KIND = {Status.SUCCEEDED: "promoted", Status.ROLLED_BACK: "rolled-back", Status.REJECTED: "rejected"}
@@ -39,7 +46,6 @@ DDB_FAULTS = [
     for code in ("InternalServerError", "ProvisionedThroughputExceededException")
 ]
 FAULTS = (*DDB_FAULTS, "route53 any Throttling")
-QUEUED = "Wait for the route"  # the Wait state of an execution in line for the route
 ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode: 3 attempts)
 
 
@@ -109,6 +115,22 @@ def installed_stack() -> Iterator[Stack]:
         finally:
             stop_everything(stack)
             patches.reset()
+
+
+@contextmanager
+def simulated() -> Iterator[None]:
+    """Where a failing sequence, as hypothesis prints it, runs as a regular test::
+
+    def test_found_by_seed_2() -> None:
+        with simulated():
+            state = Simulation()
+            state.start_from(start={"blue": 0, "green": 100})
+            ...  # the printed lines
+            state.teardown()
+    """
+    with installed_stack() as stack, sim.scheduling():
+        Simulation.stack = stack
+        yield
 
 
 def stop_everything(stack: Stack) -> None:
@@ -236,15 +258,28 @@ class Simulation(RuleBasedStateMachine):
     def running_executions(self) -> list[ExecutionSeen]:
         return sorted((e for e in self.executions.values() if e.status == "RUNNING"), key=lambda e: e.arn)
 
-    def release_parked(self, arn: str) -> None:
-        sim.SCHEDULER.release(arn, len(sim.OBSERVED.batches), self.alarms())
+    def end_next_wait(self) -> None:
+        """Simulated time passes to the next wait that is due, and that wait ends."""
+        spot = sim.SCHEDULER.next_due()
+        assert spot is not None
+        sim.SCHEDULER.release(spot.execution, len(sim.OBSERVED.batches), self.alarms())
         self.quiesce()
+
+    def pass_time_until(self, arn: str) -> None:
+        """Time passes until ``arn``'s wait ends; every wait due before it ends first, in order."""
+        for _ in range(10_000):
+            if arn not in sim.SCHEDULER.parked:
+                return
+            self.end_next_wait()
+        raise AssertionError(f"{arn}'s wait never came due")
 
     # ------------------------------------------------------------------ the reset
     @initialize(start=st.sampled_from([(100, 0), (200, 0), (0, 100)]).map(lambda bg: {"blue": bg[0], "green": bg[1]}))
     def start_from(self, start: dict[str, int]) -> None:
-        """A fresh world: no executions, an empty table, DNS at ``start``, alarms OK, no faults."""
+        """A fresh world: no executions, an empty table, DNS at ``start``, alarms OK, no
+        faults, simulated time starting now."""
         stop_everything(self.stack)
+        patches.SIM_TIME.begin()
         sim.clear_executions(self.canary.installed.state_machine_arn)
         ddb = self.aws["dynamodb"]
         table = self.canary.installed.table_name
@@ -391,10 +426,28 @@ class Simulation(RuleBasedStateMachine):
     @precondition(lambda self: bool(sim.SCHEDULER.parked))
     @rule(which=st.integers(0, 3))
     def time_passes(self, which: int) -> None:
-        """One parked execution's wait elapses (a bake poll, a queue poll)."""
+        """Time passes until one parked execution's wait ends (a bake poll, a queue
+        poll); every wait due before it ends first."""
         parked = sorted(sim.SCHEDULER.parked)
-        self.release_parked(parked[which % len(parked)])
+        self.pass_time_until(parked[which % len(parked)])
         self.after_action("time_passes")
+
+    @precondition(lambda self: bool(sim.SCHEDULER.parked))
+    @rule(minutes=st.sampled_from([5, 20, 70]))
+    def minutes_pass(self, minutes: int) -> None:
+        """Nobody acts for a while: every wait due in that time ends, in order, and the
+        status events of what ended arrive (EventBridge delivers to a working target
+        within the hour)."""
+        until = patches.SIM_TIME.elapsed + minutes * 60
+        self.deliver_status_events(include_held=True)
+        for _ in range(10_000):
+            spot = sim.SCHEDULER.next_due()
+            if spot is None or spot.due > until:
+                break
+            self.end_next_wait()
+            self.deliver_status_events(include_held=True)
+        patches.SIM_TIME.advance_to(until)
+        self.after_action("minutes_pass")
 
     @rule()
     def settle(self) -> None:
@@ -410,11 +463,8 @@ class Simulation(RuleBasedStateMachine):
             self.deliver_status_events(include_held=True)
             if self.replay_dead_letters():
                 continue
-            # Time passes for the route's holder first: an execution queued for the route
-            # polls every 30 s, and a wait in line that ends in the same state changes nothing.
-            parked = sorted(sim.SCHEDULER.parked.values(), key=lambda p: (p.state == QUEUED, p.execution))
-            if parked:
-                self.release_parked(parked[0].execution)
+            if sim.SCHEDULER.parked:
+                self.end_next_wait()
                 continue
             if not self.running_executions():
                 self.settled = True
@@ -441,10 +491,12 @@ class Simulation(RuleBasedStateMachine):
         return bool(messages)
 
     def teardown(self) -> None:
+        """Settle, then judge the whole history once more (so a pasted script, which
+        hypothesis prints without the per-step invariant calls, checks them too)."""
         try:
             if not self.settled:
                 self._settle()
-                self.check_all()
+            self.check_all()
         finally:
             STATS.weight_changes += len(sim.OBSERVED.batches)
 
