@@ -36,7 +36,11 @@ $(CHECKOV): Makefile
 demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release, then a bad one
 	$(BIN)/python -m weightshift_cli.demo
 
-test: lint typecheck validate ## everything CI runs: lint, types, template and ASL checks, all tests
+# The three installs (the venv, the ASL validator, checkov's own venv) are independent:
+# on a fresh machine they run side by side, then the checks and the tests.
+test: ## everything CI runs: lint, types, template and ASL checks, all tests
+	@$(MAKE) --no-print-directory -j3 $(STAMP) $(ASL_VALIDATOR) $(CHECKOV)
+	@$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not matrix_full"
 
 matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test runs a subset)
