@@ -138,7 +138,7 @@ class ExecutionSeen:
     origin: str  # trigger | console | edited
     started_at_batch: int
     status: str = "RUNNING"
-    promoted: bool | None = None  # entered "Promote" (known once ended)
+    promoted: bool | None = None  # entered "Promote" (known once ended and asked: Simulation.entered_promote)
     delivered: bool = False  # its status-change event reached the status rule
     hold_event: bool = False  # a Stop whose status event AWS delivers late
 
@@ -163,6 +163,7 @@ class Simulation(RuleBasedStateMachine):
         self.console_runs = 0
         self.settled = True
         self.initial: dict[str, int] = {}
+        self.listed: tuple[tuple[str, str], ...] | None = None  # the executions the last observe saw
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -196,8 +197,13 @@ class Simulation(RuleBasedStateMachine):
             self.observe()
 
     def observe(self) -> None:
-        """Learn the executions (the trigger names its own) and what ended."""
+        """Learn the executions (the trigger names its own) and what ended. (Skipped when
+        no execution started or ended since the last look: the answer would be the same.)"""
         sm = self.canary.installed.state_machine_arn
+        now = sim.executions_now(sm)
+        if now == self.listed:
+            return
+        self.listed = now
         for ex in self.stack.sfn.list_executions(stateMachineArn=sm)["executions"]:
             arn = ex["executionArn"]
             seen = self.executions.get(arn)
@@ -207,8 +213,14 @@ class Simulation(RuleBasedStateMachine):
                 STATS.executions += 1
             if seen.status == "RUNNING" and ex["status"] != "RUNNING":
                 seen.status = ex["status"]
-                history = self.canary.history(arn)
-                seen.promoted = any(e.get("stateEnteredEventDetails", {}).get("name") == "Promote" for e in history)
+
+    def entered_promote(self, seen: ExecutionSeen) -> bool | None:
+        """Whether an ended execution entered "Promote" (None while it runs), from its
+        history, read once, when an invariant first asks."""
+        if seen.status != "RUNNING" and seen.promoted is None:
+            history = self.canary.history(seen.arn)
+            seen.promoted = any(e.get("stateEnteredEventDetails", {}).get("name") == "Promote" for e in history)
+        return seen.promoted
 
     def deliver_status_events(self, include_held: bool = False) -> None:
         """The "Execution Status Change" events of ended executions, on the status rule's
@@ -549,11 +561,9 @@ class Simulation(RuleBasedStateMachine):
         console run started after it."""
         STATS.invariant_checks += 1
         for seen in self.executions.values():
-            if not seen.promoted:
-                continue
             mine = [b for b in sim.OBSERVED.batches if b.writer == seen.arn]
-            if not mine:
-                continue  # promoted before this sequence observed a write (target already live)
+            if not mine or not self.entered_promote(seen):
+                continue  # not promoted, or promoted before this sequence observed a write (target already live)
             at = mine[-1].index
             deployment = mine[-1].comment.removeprefix("Weightshift ").split(":")[0]
             later_runs = {e.arn for e in self.executions.values() if e.origin != "trigger" and e.started_at_batch > at}
@@ -580,7 +590,7 @@ class Simulation(RuleBasedStateMachine):
             if record.status not in TERMINAL:
                 raise self._violation(f"{where}: not finished while nothing runs")
             seen = self.executions.get(record.execution_arn or "")
-            if record.status == Status.SUCCEEDED and seen is not None and seen.promoted is False:
+            if record.status == Status.SUCCEEDED and seen is not None and self.entered_promote(seen) is False:
                 raise self._violation(f"{where}: its execution {seen.name} ended {seen.status} without promoting")
             if record.status in (Status.ROLLED_BACK, Status.REJECTED) and not (record.reason or record.error):
                 raise self._violation(f"{where}: no reason")
@@ -609,10 +619,8 @@ class Simulation(RuleBasedStateMachine):
         bake (after its last shift) elapsed."""
         STATS.invariant_checks += 1
         for seen in self.executions.values():
-            if not seen.promoted:
-                continue
             mine = [b for b in sim.OBSERVED.batches if b.writer == seen.arn]
-            if not mine:
+            if not mine or not self.entered_promote(seen):
                 continue
             at = mine[-1].index
             for r in sim.SCHEDULER.releases:

@@ -126,6 +126,15 @@ def still_running(execution_arn: str) -> bool:
     return str(backend.describe_execution(execution_arn).status) == "RUNNING"
 
 
+def executions_now(state_machine_arn: str) -> tuple[tuple[str, str], ...]:
+    """Each execution's ARN and status, read from the engine's backend (emulator plumbing,
+    not an observation): what a ListExecutions would answer, so an unchanged answer can
+    be known without asking."""
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    machine = backend.describe_state_machine(state_machine_arn)
+    return tuple((e.execution_arn, str(e.status)) for e in machine.executions)
+
+
 def clear_executions(state_machine_arn: str) -> None:
     """Forget the ended executions of earlier sequences (emulator state, between sequences),
     so that listing stays cheap."""
