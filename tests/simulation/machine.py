@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
@@ -46,8 +46,12 @@ ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode
 # ------------------------------------------------------------------------ summary
 @dataclass
 class Stats:
-    sequences: int = 0
+    """What one process's sequences did. Each shard attaches its own (``as_dict``) to its
+    test report; ``conftest.py`` sums the shards of every process into one summary."""
+
+    sequences: int = 0  # that ran at least one action (hypothesis aborts a few drawn ones at once)
     actions: int = 0
+    shortest: int = 0  # the fewest actions a sequence ran
     faults: int = 0
     executions: int = 0
     weight_changes: int = 0
@@ -55,18 +59,55 @@ class Stats:
     violations: int = 0
     started: float = field(default_factory=time.monotonic)
     rules: dict[str, int] = field(default_factory=dict)
+    current: int = field(default=0, repr=False)  # actions of the sequence running now
+
+    def begin_sequence(self) -> None:
+        self.end_sequence()
+        self.current = 0
+
+    def end_sequence(self) -> None:
+        if self.current:
+            self.shortest = _fewest(self.shortest, self.current)
 
     def count(self, rule_name: str) -> None:
+        if not self.current:
+            self.sequences += 1
+        self.current += 1
         self.actions += 1
         self.rules[rule_name] = self.rules.get(rule_name, 0) + 1
 
-    def summary(self) -> str:
-        wall = time.monotonic() - self.started
+    def reset(self) -> None:
+        """Zero, for the next shard run in this process."""
+        vars(self).update(vars(Stats()))
+
+    def as_dict(self) -> dict[str, Any]:
+        self.end_sequence()
+        return {k: v for k, v in asdict(self).items() if k not in ("started", "current")}
+
+    @classmethod
+    def total(cls, shards: list[dict[str, Any]]) -> Stats:
+        """The sum of shards' ``as_dict``."""
+        total = cls()
+        for shard in shards:
+            for name, value in shard.items():
+                if name == "rules":
+                    for rule_name, n in value.items():
+                        total.rules[rule_name] = total.rules.get(rule_name, 0) + n
+                elif name == "shortest":
+                    total.shortest = _fewest(total.shortest, value)
+                else:
+                    setattr(total, name, getattr(total, name) + value)
+        return total
+
+    def summary(self, wall: float | None = None, heading: str = "") -> str:
+        wall = time.monotonic() - self.started if wall is None else wall
         per_min = 60 / wall if wall else 0.0
+        per_sequence = self.actions / self.sequences if self.sequences else 0.0
         lines = [
-            "weightshift simulation summary",
+            "weightshift simulation summary" + (f" ({heading})" if heading else ""),
             f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min)",
-            f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min)",
+            f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min; "
+            f"{per_sequence:.1f} a sequence, at least {self.shortest})",
             f"  faults injected:  {self.faults}",
             f"  executions:       {self.executions}",
             f"  weight changes:   {self.weight_changes}",
@@ -78,7 +119,13 @@ class Stats:
         return "\n".join(lines)
 
 
+def _fewest(a: int, b: int) -> int:
+    """The smaller, 0 meaning none yet."""
+    return min(a, b) if a and b else a or b
+
+
 STATS = Stats()
+REPORT_PROPERTY = "simulation_stats"  # the user property under which a shard's report carries its Stats
 
 
 # ------------------------------------------------------------------------- the stack
@@ -157,7 +204,7 @@ class Simulation(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        STATS.sequences += 1
+        STATS.begin_sequence()
         self.releases: list[ReleaseMade] = []
         self.executions: dict[str, ExecutionSeen] = {}
         self.console_runs = 0
