@@ -230,10 +230,7 @@ class Simulation(RuleBasedStateMachine):
         return self.canary.plan("green", "ecs-svc/0").route_key
 
     def alarms(self) -> dict[str, str]:
-        resp = self.aws["cloudwatch"].describe_alarms(
-            AlarmNames=[self.canary.world.blue_alarm, self.canary.world.green_alarm]
-        )
-        return {a["AlarmName"]: a["StateValue"] for a in resp["MetricAlarms"]}
+        return sim.alarm_states([self.canary.world.blue_alarm, self.canary.world.green_alarm])
 
     def status(self, arn: str) -> str:
         return str(self.stack.sfn.describe_execution(executionArn=arn)["status"])

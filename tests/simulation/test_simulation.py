@@ -23,7 +23,7 @@ from tests.simulation.world import scheduling
 
 pytestmark = pytest.mark.simulation
 
-EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "8"))
 STEPS = int(os.environ.get("SIM_STEPS", "20"))
 SHARDS = max(1, int(os.environ.get("SIM_SHARDS", "1")))
 # make test: fixed, derandomized; make simulate: random unless SIM_SEED (via --hypothesis-seed)

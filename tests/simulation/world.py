@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto.route53.responses as r53_responses
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 from weightshift_emulator import patches
@@ -133,6 +134,13 @@ def executions_now(state_machine_arn: str) -> tuple[tuple[str, str], ...]:
     backend = stepfunctions_parser_backends[ACCOUNT][REGION]
     machine = backend.describe_state_machine(state_machine_arn)
     return tuple((e.execution_arn, str(e.status)) for e in machine.executions)
+
+
+def alarm_states(names: list[str]) -> dict[str, str]:
+    """Each named alarm's state, read from CloudWatch's backend: the same ``StateValue`` a
+    DescribeAlarms answers (only the simulation sets it), without a call per let-go wait."""
+    alarms = cloudwatch_backends[ACCOUNT][REGION].alarms
+    return {name: str(alarms[name].state_value) for name in names if name in alarms}
 
 
 def clear_executions(state_machine_arn: str) -> None:
