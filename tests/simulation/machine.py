@@ -52,6 +52,7 @@ class Stats:
     sequences: int = 0  # that ran at least one action (hypothesis aborts a few drawn ones at once)
     actions: int = 0
     shortest: int = 0  # the fewest actions a sequence ran
+    short: int = 0  # sequences that ran fewer than ``steps`` actions (hypothesis cut them short)
     faults: int = 0
     executions: int = 0
     weight_changes: int = 0
@@ -60,14 +61,16 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
     rules: dict[str, int] = field(default_factory=dict)
     current: int = field(default=0, repr=False)  # actions of the sequence running now
+    steps: int = field(default=0, repr=False)  # the actions a sequence should run (set by the test)
 
     def begin_sequence(self) -> None:
         self.end_sequence()
-        self.current = 0
 
     def end_sequence(self) -> None:
         if self.current:
             self.shortest = _fewest(self.shortest, self.current)
+            self.short += self.current < self.steps
+            self.current = 0
 
     def count(self, rule_name: str) -> None:
         if not self.current:
@@ -76,13 +79,13 @@ class Stats:
         self.actions += 1
         self.rules[rule_name] = self.rules.get(rule_name, 0) + 1
 
-    def reset(self) -> None:
-        """Zero, for the next shard run in this process."""
-        vars(self).update(vars(Stats()))
+    def reset(self, steps: int) -> None:
+        """Zero, for the next shard run in this process, whose sequences run ``steps`` actions."""
+        vars(self).update(vars(Stats(steps=steps)))
 
     def as_dict(self) -> dict[str, Any]:
         self.end_sequence()
-        return {k: v for k, v in asdict(self).items() if k not in ("started", "current")}
+        return {k: v for k, v in asdict(self).items() if k not in ("started", "current", "steps")}
 
     @classmethod
     def total(cls, shards: list[dict[str, Any]]) -> Stats:
@@ -105,7 +108,8 @@ class Stats:
         per_sequence = self.actions / self.sequences if self.sequences else 0.0
         lines = [
             "weightshift simulation summary" + (f" ({heading})" if heading else ""),
-            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min)",
+            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min; "
+            f"{self.short} cut short by hypothesis)",
             f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min; "
             f"{per_sequence:.1f} a sequence, at least {self.shortest})",
             f"  faults injected:  {self.faults}",

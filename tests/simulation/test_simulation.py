@@ -41,7 +41,7 @@ def test_random_histories_keep_the_invariants(
     stack: Stack, shard: int, request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
 ) -> None:
     Simulation.stack = stack
-    STATS.reset()
+    STATS.reset(steps=STEPS)
     base = base_seed(request.config)
     try:
         with scheduling():
