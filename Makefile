@@ -46,17 +46,22 @@ test: ## everything CI runs: lint, types, template and ASL checks, all tests
 matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test runs a subset)
 	$(BIN)/python -m pytest -q -n 2 --dist load -rxs tests/workflow/test_fault_matrix.py
 
-# The simulation (issue 8): SIM_EXAMPLES sequences of up to SIM_STEPS actions; a random
-# seed unless SIM_SEED is given (printed first, so any run can be repeated).
-SIM_EXAMPLES ?= 50
+# The simulation (issue 8): SIM_EXAMPLES sequences of SIM_STEPS actions each, in SIM_PROCS
+# processes (pytest-xdist): SIM_SHARDS tests (4 a process by default, so a process that is done
+# early takes another), each running its part of the sequences from a seed derived from
+# SIM_SEED, summed into one summary at the end; a random seed unless SIM_SEED is given
+# (printed first, so any run can be repeated). SIM_PROCS=0: one process, no xdist.
+SIM_EXAMPLES ?= 1000
 SIM_STEPS ?= 20
+SIM_PROCS ?= 2
+SIM_SHARDS ?= $(shell expr 4 \* $(SIM_PROCS))
 ifndef SIM_SEED
 SIM_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
-simulate: $(STAMP) ## random histories against the deployed stack (SIM_EXAMPLES, SIM_STEPS, SIM_SEED)
-	@echo "simulation seed $(SIM_SEED): repeat with make simulate SIM_SEED=$(SIM_SEED) SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS)"
-	SIM_FULL=1 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		--hypothesis-seed=$(SIM_SEED) tests/simulation
+simulate: $(STAMP) ## random histories against the deployed stack (SIM_EXAMPLES, SIM_STEPS, SIM_SEED, SIM_PROCS)
+	@echo "simulation seed $(SIM_SEED): repeat with make simulate SIM_SEED=$(SIM_SEED) SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) SIM_SHARDS=$(SIM_SHARDS)"
+	SIM_FULL=1 SIM_EXAMPLES=$(SIM_EXAMPLES) SIM_STEPS=$(SIM_STEPS) SIM_SHARDS=$(SIM_SHARDS) $(BIN)/python -m pytest -q \
+		-p no:cacheprovider -n $(SIM_PROCS) --dist load --hypothesis-seed=$(SIM_SEED) tests/simulation
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

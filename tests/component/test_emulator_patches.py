@@ -290,6 +290,74 @@ def test_aws_sdk_task_error_names(
     assert patches.sdk_error_name("route53", "InvalidInputException") == "Route53.InvalidInputException"
 
 
+def _retried_once(fn: str) -> dict[str, Any]:
+    """A Task that fails (TypeError), retried once after an hour, then caught."""
+    return {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": fn,
+                "Retry": [
+                    {"ErrorEquals": ["TypeError"], "IntervalSeconds": 3600, "MaxAttempts": 1, "JitterStrategy": "NONE"}
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
+                "End": True,
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def test_execution_worker_evaluation_entrypoint(aws: dict[str, Any]) -> None:
+    """ExecutionWorker._get_evaluation_entrypoint: each definition is parsed once, and
+    each execution runs a copy of that parse."""
+    cls = internal("moto.stepfunctions.parser.backend.execution_worker", "ExecutionWorker")
+    assert "_get_evaluation_entrypoint" in vars(cls), (
+        "moto internal ExecutionWorker._get_evaluation_entrypoint is gone: moto upgrade?"
+    )
+    assert cls._get_evaluation_entrypoint is patches._evaluation_entrypoint
+    expect_params("ExecutionWorker._get_evaluation_entrypoint", patches._ORIGINAL["entrypoint"], ["self"])
+    source = inspect.getsource(patches._ORIGINAL["entrypoint"])
+    assert "AmazonStateLanguageParser.parse(" in source, "moto no longer parses the definition here: moto upgrade?"
+    assert "self._evaluation_details.state_machine_details.definition" in source, (
+        "moto no longer reads the definition from _evaluation_details.state_machine_details: moto upgrade?"
+    )
+    definition = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    desc = run_machine(aws, definition, name="parsed-once")
+    assert desc["status"] == "SUCCEEDED"
+    text = aws["stepfunctions"].describe_state_machine(stateMachineArn=desc["stateMachineArn"])["definition"]
+    assert text in patches._PROGRAMS, "the definition an execution ran was not cached under its text"
+
+
+def test_executions_of_one_definition_do_not_share_a_program(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two executions of one cached definition run two programs (a retrier's state is its
+    own): each retries once, as each would after a fresh parse."""
+    programs: list[Any] = []
+    original = patches.program_for
+
+    def spy(definition: str) -> Any:
+        programs.append(original(definition))
+        return programs[-1]
+
+    monkeypatch.setattr(patches, "program_for", spy)
+    fn = make_function(aws, "fails-twice", "json.dumps")  # json.dumps(event, context) -> TypeError
+    sfn = aws["stepfunctions"]
+    machine = sfn.create_state_machine(name="retries", definition=json.dumps(_retried_once(fn)), roleArn=ROLE)
+    for run in ("first", "second"):
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name=run, input="{}")["executionArn"]
+        assert wait_for(sfn, arn, timeout=20)["status"] == "SUCCEEDED"
+    assert len(programs) == 2
+    assert programs[0] is not programs[1]
+    pristine = patches._PROGRAMS[sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]]
+    assert all(p is not pristine for p in programs), "an execution ran the cached parse itself"
+    assert [w.seconds for w in patches.CLOCK.waits if w.kind == "retry"] == [3600.0, 3600.0], (
+        "the second execution did not retry as the first did: retry state shared between executions?"
+    )
+
+
 # ============================================================ cfn_patches.py
 def _stack(aws: dict[str, Any], name: str, template: dict[str, Any], **params: str) -> None:
     aws["cloudformation"].create_stack(

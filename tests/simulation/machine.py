@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
@@ -52,8 +52,13 @@ ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode
 # ------------------------------------------------------------------------ summary
 @dataclass
 class Stats:
-    sequences: int = 0
+    """What one process's sequences did. Each shard attaches its own (``as_dict``) to its
+    test report; ``conftest.py`` sums the shards of every process into one summary."""
+
+    sequences: int = 0  # that ran at least one action (hypothesis aborts a few drawn ones at once)
     actions: int = 0
+    shortest: int = 0  # the fewest actions a sequence ran
+    short: int = 0  # sequences that ran fewer than ``steps`` actions (hypothesis cut them short)
     faults: int = 0
     executions: int = 0
     weight_changes: int = 0
@@ -61,18 +66,58 @@ class Stats:
     violations: int = 0
     started: float = field(default_factory=time.monotonic)
     rules: dict[str, int] = field(default_factory=dict)
+    current: int = field(default=0, repr=False)  # actions of the sequence running now
+    steps: int = field(default=0, repr=False)  # the actions a sequence should run (set by the test)
+
+    def begin_sequence(self) -> None:
+        self.end_sequence()
+
+    def end_sequence(self) -> None:
+        if self.current:
+            self.shortest = _fewest(self.shortest, self.current)
+            self.short += self.current < self.steps
+            self.current = 0
 
     def count(self, rule_name: str) -> None:
+        if not self.current:
+            self.sequences += 1
+        self.current += 1
         self.actions += 1
         self.rules[rule_name] = self.rules.get(rule_name, 0) + 1
 
-    def summary(self) -> str:
-        wall = time.monotonic() - self.started
+    def reset(self, steps: int) -> None:
+        """Zero, for the next shard run in this process, whose sequences run ``steps`` actions."""
+        vars(self).update(vars(Stats(steps=steps)))
+
+    def as_dict(self) -> dict[str, Any]:
+        self.end_sequence()
+        return {k: v for k, v in asdict(self).items() if k not in ("started", "current", "steps")}
+
+    @classmethod
+    def total(cls, shards: list[dict[str, Any]]) -> Stats:
+        """The sum of shards' ``as_dict``."""
+        total = cls()
+        for shard in shards:
+            for name, value in shard.items():
+                if name == "rules":
+                    for rule_name, n in value.items():
+                        total.rules[rule_name] = total.rules.get(rule_name, 0) + n
+                elif name == "shortest":
+                    total.shortest = _fewest(total.shortest, value)
+                else:
+                    setattr(total, name, getattr(total, name) + value)
+        return total
+
+    def summary(self, wall: float | None = None, heading: str = "") -> str:
+        wall = time.monotonic() - self.started if wall is None else wall
         per_min = 60 / wall if wall else 0.0
+        per_sequence = self.actions / self.sequences if self.sequences else 0.0
         lines = [
-            "weightshift simulation summary",
-            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min)",
-            f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min)",
+            "weightshift simulation summary" + (f" ({heading})" if heading else ""),
+            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min; "
+            f"{self.short} cut short by hypothesis)",
+            f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min; "
+            f"{per_sequence:.1f} a sequence, at least {self.shortest})",
             f"  faults injected:  {self.faults}",
             f"  executions:       {self.executions}",
             f"  weight changes:   {self.weight_changes}",
@@ -84,7 +129,13 @@ class Stats:
         return "\n".join(lines)
 
 
+def _fewest(a: int, b: int) -> int:
+    """The smaller, 0 meaning none yet."""
+    return min(a, b) if a and b else a or b
+
+
 STATS = Stats()
+REPORT_PROPERTY = "simulation_stats"  # the user property under which a shard's report carries its Stats
 
 
 # ------------------------------------------------------------------------- the stack
@@ -160,7 +211,7 @@ class ExecutionSeen:
     origin: str  # trigger | console | edited
     started_at_batch: int
     status: str = "RUNNING"
-    promoted: bool | None = None  # entered "Promote" (known once ended)
+    promoted: bool | None = None  # entered "Promote" (known once ended and asked: Simulation.entered_promote)
     delivered: bool = False  # its status-change event reached the status rule
     hold_event: bool = False  # a Stop whose status event AWS delivers late
 
@@ -179,12 +230,13 @@ class Simulation(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        STATS.sequences += 1
+        STATS.begin_sequence()
         self.releases: list[ReleaseMade] = []
         self.executions: dict[str, ExecutionSeen] = {}
         self.console_runs = 0
         self.settled = True
         self.initial: dict[str, int] = {}
+        self.listed: tuple[tuple[str, str], ...] | None = None  # the executions the last observe saw
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -204,10 +256,7 @@ class Simulation(RuleBasedStateMachine):
         return self.canary.plan("green", "ecs-svc/0").route_key
 
     def alarms(self) -> dict[str, str]:
-        resp = self.aws["cloudwatch"].describe_alarms(
-            AlarmNames=[self.canary.world.blue_alarm, self.canary.world.green_alarm]
-        )
-        return {a["AlarmName"]: a["StateValue"] for a in resp["MetricAlarms"]}
+        return sim.alarm_states([self.canary.world.blue_alarm, self.canary.world.green_alarm])
 
     def status(self, arn: str) -> str:
         return str(self.stack.sfn.describe_execution(executionArn=arn)["status"])
@@ -218,8 +267,13 @@ class Simulation(RuleBasedStateMachine):
             self.observe()
 
     def observe(self) -> None:
-        """Learn the executions (the trigger names its own) and what ended."""
+        """Learn the executions (the trigger names its own) and what ended. (Skipped when
+        no execution started or ended since the last look: the answer would be the same.)"""
         sm = self.canary.installed.state_machine_arn
+        now = sim.executions_now(sm)
+        if now == self.listed:
+            return
+        self.listed = now
         for ex in self.stack.sfn.list_executions(stateMachineArn=sm)["executions"]:
             arn = ex["executionArn"]
             seen = self.executions.get(arn)
@@ -229,8 +283,14 @@ class Simulation(RuleBasedStateMachine):
                 STATS.executions += 1
             if seen.status == "RUNNING" and ex["status"] != "RUNNING":
                 seen.status = ex["status"]
-                history = self.canary.history(arn)
-                seen.promoted = any(e.get("stateEnteredEventDetails", {}).get("name") == "Promote" for e in history)
+
+    def entered_promote(self, seen: ExecutionSeen) -> bool | None:
+        """Whether an ended execution entered "Promote" (None while it runs), from its
+        history, read once, when an invariant first asks."""
+        if seen.status != "RUNNING" and seen.promoted is None:
+            history = self.canary.history(seen.arn)
+            seen.promoted = any(e.get("stateEnteredEventDetails", {}).get("name") == "Promote" for e in history)
+        return seen.promoted
 
     def deliver_status_events(self, include_held: bool = False) -> None:
         """The "Execution Status Change" events of ended executions, on the status rule's
@@ -601,11 +661,9 @@ class Simulation(RuleBasedStateMachine):
         console run started after it."""
         STATS.invariant_checks += 1
         for seen in self.executions.values():
-            if not seen.promoted:
-                continue
             mine = [b for b in sim.OBSERVED.batches if b.writer == seen.arn]
-            if not mine:
-                continue  # promoted before this sequence observed a write (target already live)
+            if not mine or not self.entered_promote(seen):
+                continue  # not promoted, or promoted before this sequence observed a write (target already live)
             at = mine[-1].index
             deployment = mine[-1].comment.removeprefix("Weightshift ").split(":")[0]
             later_runs = {e.arn for e in self.executions.values() if e.origin != "trigger" and e.started_at_batch > at}
@@ -632,7 +690,7 @@ class Simulation(RuleBasedStateMachine):
             if record.status not in TERMINAL:
                 raise self._violation(f"{where}: not finished while nothing runs")
             seen = self.executions.get(record.execution_arn or "")
-            if record.status == Status.SUCCEEDED and seen is not None and seen.promoted is False:
+            if record.status == Status.SUCCEEDED and seen is not None and self.entered_promote(seen) is False:
                 raise self._violation(f"{where}: its execution {seen.name} ended {seen.status} without promoting")
             if record.status in (Status.ROLLED_BACK, Status.REJECTED) and not (record.reason or record.error):
                 raise self._violation(f"{where}: no reason")
@@ -661,10 +719,8 @@ class Simulation(RuleBasedStateMachine):
         bake (after its last shift) elapsed."""
         STATS.invariant_checks += 1
         for seen in self.executions.values():
-            if not seen.promoted:
-                continue
             mine = [b for b in sim.OBSERVED.batches if b.writer == seen.arn]
-            if not mine:
+            if not mine or not self.entered_promote(seen):
                 continue
             at = mine[-1].index
             for r in sim.SCHEDULER.releases:

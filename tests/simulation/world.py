@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto.route53.responses as r53_responses
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
 from weightshift_emulator import patches
@@ -130,6 +131,22 @@ def still_running(execution_arn: str) -> bool:
     return str(backend.describe_execution(execution_arn).status) == "RUNNING"
 
 
+def executions_now(state_machine_arn: str) -> tuple[tuple[str, str], ...]:
+    """Each execution's ARN and status, read from the engine's backend (emulator plumbing,
+    not an observation): what a ListExecutions would answer, so an unchanged answer can
+    be known without asking."""
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    machine = backend.describe_state_machine(state_machine_arn)
+    return tuple((e.execution_arn, str(e.status)) for e in machine.executions)
+
+
+def alarm_states(names: list[str]) -> dict[str, str]:
+    """Each named alarm's state, read from CloudWatch's backend: the same ``StateValue`` a
+    DescribeAlarms answers (only the simulation sets it), without a call per let-go wait."""
+    alarms = cloudwatch_backends[ACCOUNT][REGION].alarms
+    return {name: str(alarms[name].state_value) for name in names if name in alarms}
+
+
 def clear_executions(state_machine_arn: str) -> None:
     """Forget the ended executions of earlier sequences (emulator state, between sequences),
     so that listing stays cheap."""
@@ -169,6 +186,7 @@ class Scheduler:
         self.parked: dict[str, Parked] = {}
         self.lock = threading.Lock()
         self.releases: list[Release] = []
+        self.parking = threading.Condition(self.lock)  # notified each time a thread parks
 
     def hook(self, wait: patches.Wait) -> None:
         if wait.kind != "wait" or not wait.execution.startswith("arn:"):
@@ -177,6 +195,7 @@ class Scheduler:
         spot = Parked(wait.execution, wait.state, wait.seconds, threading.get_ident(), due)
         with self.lock:
             self.parked[wait.execution] = spot
+            self.parking.notify_all()
         spot.go.wait()
 
     def next_due(self) -> Parked | None:
@@ -202,32 +221,49 @@ class Scheduler:
 
     def quiesce(self, running: Callable[[str], bool], timeout: float = 60) -> None:
         """Until every live engine thread is parked; a parked execution that no longer runs
-        (stopped while it waited) is let go, so its thread ends."""
+        (stopped while it waited) is let go, so its thread ends.
+
+        No busy polling: while a Task's thread runs, it joins that thread (a Task never
+        parks, it ends); otherwise it waits until a thread parks (the hook notifies), or
+        ``THREAD_END_POLL`` passes (an execution's own threads end, notifying nobody)."""
         deadline = time.monotonic() + timeout
         while True:
-            alive = [t for t in TMP_THREADS if t.is_alive()]
-            TMP_THREADS[:] = alive
-            with self.lock:
+            task: threading.Thread | None = None
+            with self.parking:
+                # moto appends a thread to TMP_THREADS, then starts it (from other threads):
+                # one not started yet counts as busy, and only ended ones are removed.
+                for t in [t for t in TMP_THREADS if t.ident is not None and not t.is_alive()]:
+                    TMP_THREADS.remove(t)
+                alive = list(TMP_THREADS)
                 parked_threads = {p.thread for p in self.parked.values()}
                 spots = list(self.parked.values())
-            # moto runs each execution in a thread (_execution_logic) that joins the program's
-            # thread (the one that parks at a Wait), and each Task in a thread of its own.
-            logic = [t for t in alive if "_execution_logic" in t.name]
-            others = [t for t in alive if "_execution_logic" not in t.name]
-            if len(logic) == len(spots) and all(t.ident in parked_threads for t in others):
-                ended = [p for p in spots if not running(p.execution)]
-                if not ended:
-                    return
-                with self.lock:
-                    for p in ended:
-                        self.parked.pop(p.execution, None)
-                for p in ended:
-                    p.go.set()
+                # moto runs each execution in a thread (_execution_logic) that joins the program's
+                # thread (the one that parks at a Wait), and each Task in a thread of its own.
+                logic = [t for t in alive if "_execution_logic" in t.name]
+                others = [t for t in alive if "_execution_logic" not in t.name]
+                if not (len(logic) == len(spots) and all(t.ident in parked_threads for t in others)):
+                    if time.monotonic() > deadline:
+                        busy = [t.name for t in alive if t.ident not in parked_threads]
+                        raise AssertionError(f"the emulator did not quiesce in {timeout}s: busy threads {busy}")
+                    task = next((t for t in others if t.ident is not None and "(_exec_and_notify)" in t.name), None)
+                    if task is None:
+                        self.parking.wait(THREAD_END_POLL)  # holds the lock until it waits: no park is missed
+                        continue
+            if task is not None:
+                task.join(TASK_JOIN)
                 continue
-            if time.monotonic() > deadline:
-                busy = [t.name for t in alive if t.ident not in parked_threads]
-                raise AssertionError(f"the emulator did not quiesce in {timeout}s: busy threads {busy}")
-            time.sleep(0.001)
+            ended = [p for p in spots if not running(p.execution)]
+            if not ended:
+                return
+            with self.lock:
+                for p in ended:
+                    self.parked.pop(p.execution, None)
+            for p in ended:
+                p.go.set()
+
+
+THREAD_END_POLL = 0.001  # seconds: how soon quiesce sees an execution's last thread end
+TASK_JOIN = 0.05  # seconds: at most this long on one Task's thread before looking again
 
 
 SCHEDULER = Scheduler()

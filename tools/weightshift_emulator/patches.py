@@ -38,11 +38,16 @@ internal that fails loudly if an upgrade moves it.
   ``aws-sdk:route53:getChange`` task ``route53.route53Exception`` (its own service
   spelling, and the service name again for an error botocore does not model). AWS
   names it ``Route53.ThrottlingException``; named here as AWS does.
+- ASL parse cache: moto's engine parses the definition with ANTLR for every execution
+  (~75 ms, far more under thread contention). Each distinct definition is parsed once;
+  every execution gets a deep copy of that pristine program (~5 ms), as fresh as a
+  parse: components carry per-execution state (a retrier's attempt count).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import json
 import os
@@ -66,12 +71,14 @@ import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retr
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
 import moto.stepfunctions.parser.backend.execution as sfn_execution
+import moto.stepfunctions.parser.backend.execution_worker as sfn_execution_worker
 import moto.stepfunctions.responses as sfn_responses
 from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 from weightshift_emulator import faults
 
@@ -479,6 +486,27 @@ def _sdk_exception_name(norm_service_name: str, ex: Exception) -> str:
     return str(_ORIGINAL["sdk_exception"](norm_service_name, ex))
 
 
+# ---------------------------------------------------------- ASL parse cache
+_PROGRAMS: dict[str, Any] = {}  # definition text -> the program parsed from it, never evaluated
+_PROGRAMS_LOCK = threading.Lock()
+
+
+def program_for(definition: str) -> Any:
+    """A fresh program for one execution: a deep copy of the one parse of ``definition``
+    (a copy, never the parsed program itself: its components keep per-execution state)."""
+    with _PROGRAMS_LOCK:
+        pristine = _PROGRAMS.get(definition)
+    if pristine is None:
+        pristine = AmazonStateLanguageParser.parse(definition)[0]  # raises, and caches nothing, if invalid
+        with _PROGRAMS_LOCK:
+            pristine = _PROGRAMS.setdefault(definition, pristine)
+    return copy.deepcopy(pristine)
+
+
+def _evaluation_entrypoint(self: Any) -> Any:
+    return program_for(self._evaluation_details.state_machine_details.definition)
+
+
 # ------------------------------------------------------------------- install
 _ORIGINAL: dict[str, Any] = {}
 _INSTALLED = False
@@ -520,6 +548,9 @@ def install() -> None:
 
     _ORIGINAL["functions_now"] = functions_clock.now
     functions_clock.now = _functions_now
+    worker = sfn_execution_worker.ExecutionWorker
+    _ORIGINAL["entrypoint"] = worker._get_evaluation_entrypoint
+    worker._get_evaluation_entrypoint = _evaluation_entrypoint
     faults.install()
     _INSTALLED = True
 
