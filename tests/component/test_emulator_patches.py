@@ -358,6 +358,35 @@ def test_executions_of_one_definition_do_not_share_a_program(
     )
 
 
+def test_engine_tasks_share_one_client_per_service(aws: dict[str, Any]) -> None:
+    """boto_client_for, as the engine's Lambda and aws-sdk tasks import it: one client per
+    (region, service, endpoint), made with moto's own configuration."""
+    original = patches._ORIGINAL["engine_client"]
+    assert original is internal("moto.stepfunctions.parser.asl.utils.boto_client", "boto_client_for")
+    expect_params("boto_client_for", original, ["region", "service", "state_credentials"])
+    for path in (
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    ):
+        assert internal(path, "boto_client_for") is patches._engine_client, (
+            f"{path} no longer imports it: moto upgrade?"
+        )
+    fn = make_function(aws, "twice", "builtins.print")
+    definition = {
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Task", "Resource": fn, "Next": "Two"},
+            "Two": {"Type": "Task", "Resource": fn, "End": True},
+        },
+    }
+    patches._ENGINE_CLIENTS.clear()
+    assert run_machine(aws, definition, name="two-tasks")["status"] == "SUCCEEDED"
+    made = [k for k in patches._ENGINE_CLIENTS if k[1] == "lambda"]
+    assert len(made) == 1, made
+    client = patches._ENGINE_CLIENTS[made[0]]
+    assert client.meta.config.retries["total_max_attempts"] == 1, "moto's engine client config changed: moto upgrade?"
+
+
 # ============================================================ cfn_patches.py
 def _stack(aws: dict[str, Any], name: str, template: dict[str, Any], **params: str) -> None:
     aws["cloudformation"].create_stack(

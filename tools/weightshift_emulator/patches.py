@@ -42,6 +42,10 @@ internal that fails loudly if an upgrade moves it.
   (~75 ms, far more under thread contention). Each distinct definition is parsed once;
   every execution gets a deep copy of that pristine program (~5 ms), as fresh as a
   parse: components carry per-execution state (a retrier's attempt count).
+- Engine clients: moto's engine builds a new boto3 client for every Lambda and aws-sdk
+  task (~8 ms each). One client per (service, region, endpoint) serves them all: the
+  same configuration (no retries, so no retry state to share), and botocore clients
+  are thread-safe.
 """
 
 from __future__ import annotations
@@ -68,12 +72,15 @@ import moto.dynamodb.models as ddb_models
 import moto.route53.responses as r53_responses
 import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as lambda_eval_utils
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
+import moto.stepfunctions.parser.asl.utils.boto_client as engine_boto_client
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.parser.backend.execution_worker as sfn_execution_worker
 import moto.stepfunctions.responses as sfn_responses
 from botocore.exceptions import ClientError
+from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
@@ -507,6 +514,22 @@ def _evaluation_entrypoint(self: Any) -> Any:
     return program_for(self._evaluation_details.state_machine_details.definition)
 
 
+# ------------------------------------------------------------- engine clients
+_ENGINE_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_ENGINE_CLIENTS_LOCK = threading.Lock()
+# The engine's modules that call boto_client_for for the tasks Weightshift's ASL uses.
+_ENGINE_CLIENT_USERS = (lambda_eval_utils, aws_sdk)
+
+
+def _engine_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    key = (region, service, botocore_stubber.enabled, os.environ.get("MOTO_PORT"))
+    with _ENGINE_CLIENTS_LOCK:
+        made = _ENGINE_CLIENTS.get(key)
+        if made is None:
+            made = _ENGINE_CLIENTS[key] = _ORIGINAL["engine_client"](region, service, state_credentials)
+        return made
+
+
 # ------------------------------------------------------------------- install
 _ORIGINAL: dict[str, Any] = {}
 _INSTALLED = False
@@ -551,6 +574,9 @@ def install() -> None:
     worker = sfn_execution_worker.ExecutionWorker
     _ORIGINAL["entrypoint"] = worker._get_evaluation_entrypoint
     worker._get_evaluation_entrypoint = _evaluation_entrypoint
+    _ORIGINAL["engine_client"] = engine_boto_client.boto_client_for
+    for module in _ENGINE_CLIENT_USERS:
+        module.boto_client_for = _engine_client
     faults.install()
     _INSTALLED = True
 
