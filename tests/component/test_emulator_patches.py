@@ -235,6 +235,27 @@ def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
     assert all(o["StatusReport"]["Status"].startswith("Failure") for o in sick)
 
 
+def test_elbv2_target_group_health_for(aws: dict[str, Any]) -> None:
+    """elbv2 FakeTargetGroup.health_for: a target whose health checks have not passed is initial."""
+    cls = internal("moto.elbv2.models", "FakeTargetGroup")
+    expect_params("FakeTargetGroup.health_for", patches._ORIGINAL["health_for"], ["self", "target", "ec2_backend"])
+    assert cls.health_for is patches._target_health_for
+    elb, ec2 = aws["elbv2"], aws["ec2"]
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    tg = elb.create_target_group(Name="tg-initial", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "10.9.0.10", "Port": 80}, {"Id": "10.9.0.11", "Port": 80}])
+    patches.INITIAL_TARGETS.add((tg, "10.9.0.11"))
+    health = {
+        d["Target"]["Id"]: d["TargetHealth"]
+        for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    }
+    assert health["10.9.0.10"]["State"] == "healthy"
+    assert health["10.9.0.11"]["State"] == "initial"
+    assert health["10.9.0.11"]["Reason"] == "Elb.InitialHealthChecking"
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

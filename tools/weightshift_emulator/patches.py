@@ -15,6 +15,9 @@ internal that fails loudly if an upgrade moves it.
   same guarantee, so concurrency tests exercise our code, not moto's race.
 - Route 53 health-check status: moto hard-codes "Healthy"; we let a test mark
   a check unhealthy.
+- ALB target health: moto reports a target ``healthy`` the moment it is registered;
+  ELB reports it ``initial`` until it passes its health checks. A test lists the
+  targets whose checks have not passed yet (:data:`INITIAL_TARGETS`).
 - DynamoDB faults: a test may make a table operation fail with a server-side error
   (InternalServerError, throttling) the way DynamoDB does; boto3's own retries still
   run against it, as they do on AWS.
@@ -52,6 +55,7 @@ import botocore.endpoint as botocore_endpoint
 import moto.awslambda_simple.models as lambda_simple
 import moto.dynamodb.exceptions as ddb_exceptions
 import moto.dynamodb.models as ddb_models
+import moto.elbv2.models as elbv2_models
 import moto.route53.responses as r53_responses
 import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
@@ -373,6 +377,27 @@ def _health_check_status(self: Any) -> Any:
     return ActionResult({"HealthCheckObservations": reports})
 
 
+# ------------------------------------------------------------ ALB target health
+# A target newly registered with a target group is ``initial`` (reason
+# ``Elb.RegistrationInProgress``, then ``Elb.InitialHealthChecking``: "the load balancer is
+# still sending the target the minimum number of health checks required to determine its
+# health status") until it passes HealthyThresholdCount checks in a row (ALB default: 5,
+# every 30 s). Source: TargetHealth, Elastic Load Balancing API reference,
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
+# moto says ``healthy`` at once, which is kinder than ELB; a test adds (target group ARN,
+# target id) here for the targets whose checks have not passed yet.
+INITIAL_TARGETS: set[tuple[str, str]] = set()
+
+
+def _target_health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    status = _ORIGINAL["health_for"](self, target, ec2_backend)
+    if status.status == "healthy" and (self.arn, str(target["Id"])) in INITIAL_TARGETS:
+        status.status = "initial"
+        status.reason = "Elb.InitialHealthChecking"
+        status.description = "Initial health checks in progress"
+    return status
+
+
 # ------------------------------------------------------------ stop execution
 _STOP_REASON = threading.local()
 
@@ -468,6 +493,8 @@ def install() -> None:
     sfn_execution.BaseExecutionWorkerCommunication.terminated = _terminated
     _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
     r53_responses.Route53.get_health_check_status = _health_check_status
+    _ORIGINAL["health_for"] = elbv2_models.FakeTargetGroup.health_for
+    elbv2_models.FakeTargetGroup.health_for = _target_health_for
     sdk_task = aws_sdk.StateTaskServiceAwsSdk
     _ORIGINAL["sdk_service"] = sdk_task._normalise_service_error_name
     _ORIGINAL["sdk_exception"] = sdk_task._normalise_exception_name
@@ -486,6 +513,7 @@ def reset() -> None:
     CLOCK.scale = 0.0
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
+    INITIAL_TARGETS.clear()
     DDB_FAULTS.clear()
     faults.reset()
     cleanup_environment()
