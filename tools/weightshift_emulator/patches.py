@@ -23,7 +23,9 @@ internal that fails loudly if an upgrade moves it.
   run against it, as they do on AWS.
 - StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
   on the ABORTED execution and in its status-change event), and fails when the
-  stop comes before the execution's worker is ready; both fixed here.
+  stop comes before the execution's worker is ready; both fixed here. And a Task
+  that fails after the Stop (its Lambda kept running) turned the ABORTED execution
+  into FAILED; an aborted execution stays ABORTED here, as on AWS.
 - Lambda timeouts: a test may make an invoke time out *after* the handler ran (its
   side effects done, its answer lost), answered as Lambda answers a timed-out invoke.
 - SDK retries: botocore sleeps between its own retries (standard mode: up to 2^n
@@ -61,6 +63,7 @@ import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
+import moto.stepfunctions.parser.asl.eval.environment as sfn_environment
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.responses as sfn_responses
 from botocore.exceptions import ClientError
@@ -432,6 +435,17 @@ def _terminated(self: Any) -> None:
         self.execution.cause = state.cause or None
 
 
+def _set_error(self: Any, error: Any) -> None:
+    """StopExecution ends an execution ABORTED for good: "ExecutionAborted" is its last
+    history event, and a Task whose Lambda was still running when it was stopped cannot
+    fail it afterwards (Step Functions does nothing to a running task,
+    https://stackoverflow.com/questions/45596276; its result is dropped). moto's program
+    loop sets the Task's uncaught error over the stop, ending the execution FAILED."""
+    if isinstance(self._program_state, ProgramStopped):
+        return
+    _ORIGINAL["set_error"](self, error)
+
+
 # ------------------------------------------------------- aws-sdk error names
 # "If an AWS SDK integration encounters an error, the resulting Error field is composed
 # of the service name and the error name, separated by a period: ServiceName.ErrorName.
@@ -491,6 +505,8 @@ def install() -> None:
     sfn_models.StateMachine.stop_execution = _stop_execution
     _ORIGINAL["terminated"] = sfn_execution.BaseExecutionWorkerCommunication.terminated
     sfn_execution.BaseExecutionWorkerCommunication.terminated = _terminated
+    _ORIGINAL["set_error"] = sfn_environment.Environment.set_error
+    sfn_environment.Environment.set_error = _set_error
     _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
     r53_responses.Route53.get_health_check_status = _health_check_status
     _ORIGINAL["health_for"] = elbv2_models.FakeTargetGroup.health_for
