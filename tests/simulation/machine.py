@@ -568,6 +568,8 @@ class Simulation(RuleBasedStateMachine):
             assert failed.target, failed.why
             assert failed.event, failed.why
             logical = {"trigger": "TriggerFunction", "abort": "AbortFunction"}[failed.target]
+            if failed.target == "trigger":
+                self.trigger_replayed(failed.event)
             resp = self.aws["lambda"].invoke(
                 FunctionName=self.canary.installed.functions[logical], Payload=json.dumps(failed.event).encode()
             )
@@ -584,6 +586,21 @@ class Simulation(RuleBasedStateMachine):
                 self.check_all()
         finally:
             STATS.weight_changes += len(sim.OBSERVED.batches)
+
+    def trigger_replayed(self, event: dict[str, Any]) -> None:
+        """A dead-lettered ECS event is replayed. If no delivery of its release got as far as
+        the claim (no record), this replay is the trigger's first look at DNS: whether the
+        release should start a canary is decided now, by the rule the trigger applies (a
+        side that already carries all traffic is a scale-out, decisions.against_traffic),
+        not by DNS when ECS sent the event (a late status event may have failed a canary
+        back to this side since)."""
+        started_by = str((event.get("detail") or {}).get("startedBy", ""))
+        release = next((r for r in self.releases if f"ecs-svc/{r.number:019d}" == started_by), None)
+        if release is None or self.table.get(self.route, release.deployment_id) is not None:
+            return
+        dns = sim.OBSERVED.current
+        other = "blue" if release.side == "green" else "green"
+        release.should_start = not (dns.get(release.side, 0) > 0 and dns.get(other, 0) == 0)
 
     # ------------------------------------- rules: the sides' health, outages, crashes
     def target_group(self, side: str) -> str:
