@@ -275,6 +275,7 @@ def roll_back(
             "finishedAt": now_iso,
             "updatedAt": now_iso,
             "restoredWeights": _weights(restored),
+            "executionArn": execution_arn,  # the owner already, or none yet (the guard): now named
         },
         Guard(owner=execution_arn, not_terminal=True),
         {"at": now_iso, "event": "rolled-back", "error": error, "cause": cause},

@@ -725,7 +725,17 @@ def on_execution_ended(
         return {"action": "none", "reason": f"no deployment {deployment_id} on this stack's route"}
     holder = ports.deployments.lock_holder(route)
     holds_lock = holder is not None and holder.execution_arn == execution_arn
-    if not holds_lock and record.execution_arn != execution_arn:
+    # The trigger names its execution in the claim and records the ARN only once
+    # StartExecution returned: an execution that ended before that write (stopped, or
+    # failed in an outage) is still this record's. Left alone, the trigger's retry would
+    # mark the record STARTED for an execution that has already ended.
+    started_by_trigger = (
+        record.status == Status.CLAIMED
+        and not record.execution_arn
+        and bool(record.execution_name)
+        and record.execution_name == detail.get("name")
+    )
+    if not holds_lock and record.execution_arn != execution_arn and not started_by_trigger:
         return {"action": "none", "reason": "this execution never held the route"}
     if record.finished:
         if holds_lock:

@@ -127,6 +127,42 @@ def test_stop_execution_keeps_error_and_cause(aws: dict[str, Any]) -> None:
     )
 
 
+def test_environment_set_error_keeps_a_stopped_execution_aborted(aws: dict[str, Any]) -> None:
+    """Environment.set_error: a Task whose Lambda fails after the execution was stopped
+    (Step Functions does not stop a running task) leaves it ABORTED, as on AWS."""
+    internal("moto.stepfunctions.parser.asl.eval.environment", "Environment")
+    expect_params("Environment.set_error", patches._ORIGINAL["set_error"], ["self", "error"])
+    sfn = aws["stepfunctions"]
+    fn = make_function(aws, "fails-after-stop", "json.dumps")  # json.dumps(event, context) -> TypeError
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": fn,
+                "Parameters": {"executionArn.$": "$$.Execution.Id"},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "End": True,
+            },
+            "Failed": {"Type": "Fail", "Error": "CaughtAfterStop"},
+        },
+    }
+    machine = sfn.create_state_machine(name="stop-mid-task", definition=json.dumps(definition), roleArn=ROLE)
+
+    def stop_at_start(function_name: str, event: Any) -> None:
+        if function_name == "fails-after-stop":
+            sfn.stop_execution(executionArn=event["executionArn"], error="Stop", cause="pressed while it ran")
+
+    patches.INVOKE_HOOKS.append(stop_at_start)
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1", input="{}")["executionArn"]
+
+    desc = wait_for(sfn, arn, timeout=20)
+    assert desc["status"] == "ABORTED", "a Task failing after the Stop ended the execution FAILED: moto upgrade?"
+    assert (desc.get("error"), desc.get("cause")) == ("Stop", "pressed while it ran")
+    history = sfn.get_execution_history(executionArn=arn)["events"]
+    assert history[-1]["type"] == "ExecutionAborted"
+
+
 def test_retrier_time(aws: dict[str, Any]) -> None:
     """retrier_decl.time: a Retry interval of one hour is recorded, not slept."""
     module = internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl")
@@ -233,6 +269,27 @@ def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
     sick = r53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"]
     assert sick
     assert all(o["StatusReport"]["Status"].startswith("Failure") for o in sick)
+
+
+def test_elbv2_target_group_health_for(aws: dict[str, Any]) -> None:
+    """elbv2 FakeTargetGroup.health_for: a target whose health checks have not passed is initial."""
+    cls = internal("moto.elbv2.models", "FakeTargetGroup")
+    expect_params("FakeTargetGroup.health_for", patches._ORIGINAL["health_for"], ["self", "target", "ec2_backend"])
+    assert cls.health_for is patches._target_health_for
+    elb, ec2 = aws["elbv2"], aws["ec2"]
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    tg = elb.create_target_group(Name="tg-initial", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "10.9.0.10", "Port": 80}, {"Id": "10.9.0.11", "Port": 80}])
+    patches.INITIAL_TARGETS.add((tg, "10.9.0.11"))
+    health = {
+        d["Target"]["Id"]: d["TargetHealth"]
+        for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]
+    }
+    assert health["10.9.0.10"]["State"] == "healthy"
+    assert health["10.9.0.11"]["State"] == "initial"
+    assert health["10.9.0.11"]["Reason"] == "Elb.InitialHealthChecking"
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ executions are parked at their waits so actions land at known points of a canary
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -47,6 +48,43 @@ DDB_FAULTS = [
 ]
 FAULTS = (*DDB_FAULTS, "route53 any Throttling")
 ONE_CALL = 3  # one failed call, after the functions' SDK retries (standard mode: 3 attempts)
+
+# Faults that last until the outage ends (``outage_ends``, or ``settle``), each after the
+# SDK's own retries, so every retry of the state machine and of Lambda fails too.
+PERSISTENT = (
+    *(f"dynamodb {op} InternalServerError" for op in ("*", "put_item", "update_item", "get_item")),
+    "dynamodb * ProvisionedThroughputExceededException",
+    "route53 * Throttling",  # every Route 53 action: the limit is per account, across all APIs
+    "route53 change_resource_record_sets PriorRequestNotComplete",  # only ChangeResourceRecordSets returns it
+    "route53 get_change never-insync",  # GetChange answers PENDING for ever
+)
+# Notification faults, as each service fails (faults.py): SNS Publish answers 500 InternalError
+# (the SDK retries it: ONE_CALL occurrences fail one call); EventBridge refuses the entry in an
+# HTTP 200 answer (FailedEntryCount), which the SDK does not retry: one occurrence, one call.
+NOTIFY = {
+    "sns": ("InternalError", ONE_CALL),
+    "events": ("InternalFailure", 1),
+    "events-throttled": ("ThrottlingException", 1),
+}
+# What a Task state sends each function (statemachine/canary.asl.json: its "action"
+# parameter, "" where it sends none), and the two functions EventBridge invokes.
+INVOCATIONS = (
+    ("PreflightFunction", ""),
+    ("ReadinessFunction", ""),
+    ("ShiftFunction", "record"),
+    ("ShiftFunction", "shift"),
+    ("GateFunction", ""),
+    ("FinishFunction", "promote"),
+    ("FinishFunction", "failback"),
+    ("FinishFunction", "reject"),
+    ("TriggerFunction", ""),
+    ("AbortFunction", ""),
+)
+TASK_FUNCTIONS = ("any", "PreflightFunction", "ReadinessFunction", "ShiftFunction", "GateFunction", "FinishFunction")
+# A Lambda invocation that fails once: a service error before the handler runs (the Task
+# sees it as its error name; the ASL retries both on every Lambda task), or a timeout
+# after the handler's side effects (Sandbox.Timedout; see patches.LambdaTimedOut).
+CRASHES = ("Lambda.Unknown", "Lambda.ServiceException", "timeout")
 
 
 # ------------------------------------------------------------------------ summary
@@ -144,6 +182,7 @@ class Stack:
     canary: Canary
     queue_url: str
     ecs_deployments: int = 0
+    targets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # each side's targets as built
 
     @property
     def sfn(self) -> Any:
@@ -161,6 +200,9 @@ def installed_stack() -> Iterator[Stack]:
         installed = installer.install(aws, world.parameters(**SCHEDULE))
         queue_url = installer.dead_letter_queue(aws, installed)
         stack = Stack(Canary(aws, world, installed, Route53Log()), queue_url)
+        for side, group in (("blue", world.blue_tg_arn), ("green", world.green_tg_arn)):
+            health = aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+            stack.targets[side] = [d["Target"] for d in health]
         try:
             yield stack
         finally:
@@ -225,6 +267,69 @@ RELEASE: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+# ------------------------------------------------- one-shot actions at a Lambda's start
+@dataclass
+class Armed:
+    """Something that happens at the start of the next matching Lambda invocation (an
+    ``INVOKE_HOOKS`` hook): a crash, a timeout, a console Stop. It runs in the invoking
+    thread, inside the emulator's invoke (its environment lock held), so it never waits
+    for another execution."""
+
+    function: str  # the deployed function's name ("" any Task function of ``execution``)
+    action: str  # the Task's "action" parameter ("" any)
+    execution: str  # only this execution's invocations ("" any)
+    fire: Callable[[Any], None]
+    fault: bool  # a fault (ends with the outage) or a person's action (stays armed)
+
+    def matches(self, function_name: str, event: Any) -> bool:
+        body = event if isinstance(event, dict) else {}
+        if self.function and function_name != self.function:
+            return False
+        if self.action and body.get("action") != self.action:
+            return False
+        return not self.execution or body.get("executionArn") == self.execution
+
+
+ARMED: list[Armed] = []
+_ARMED_LOCK = threading.Lock()
+# What went wrong inside a hook that was not meant to fail the invocation (an exception
+# there would read as the Lambda's own error): reported by the next invariant check.
+HOOK_ERRORS: list[str] = []
+
+
+def fire_armed(function_name: str, event: Any) -> None:
+    """The ``INVOKE_HOOKS`` hook: fire (and disarm) the first armed action that matches."""
+    with _ARMED_LOCK:
+        hit = next((a for a in ARMED if a.matches(function_name, event)), None)
+        if hit is not None:
+            ARMED.remove(hit)
+    if hit is not None:
+        hit.fire(event)
+
+
+def crash(kind: str) -> Callable[[Any], None]:
+    def fire(event: Any) -> None:
+        if kind == "timeout":
+            raise patches.LambdaTimedOut(after_side_effects=True)
+        raise patches.LambdaServiceFault(kind)
+
+    return fire
+
+
+# ------------------------------------------------------------ the sides' health signals
+@dataclass(frozen=True)
+class Signals:
+    """What each side's health signals showed after an action changed them, and where in
+    the run: how many bake/queue waits had been let go, how many batches Route 53 had
+    accepted. The state in effect for a later wait or batch is the last one before it."""
+
+    releases: int
+    batches: int
+    check_failing: dict[str, bool]  # Route 53 calls the check unhealthy (18% or fewer checkers healthy)
+    healthy_targets: dict[str, int]  # targets ELB reports "healthy" in the side's target group
+    registered: dict[str, int]  # targets registered in it, in any state
+
+
 class Simulation(RuleBasedStateMachine):
     stack: Stack  # set by the test before the machine runs
 
@@ -237,6 +342,9 @@ class Simulation(RuleBasedStateMachine):
         self.settled = True
         self.initial: dict[str, int] = {}
         self.listed: tuple[tuple[str, str], ...] | None = None  # the executions the last observe saw
+        self.signals: list[Signals] = []
+        self.targets_of: dict[str, str] = {}  # execution -> its target side, from its input
+        self.explained: set[str] = set()  # ended executions whose error or cause was seen
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -360,6 +468,21 @@ class Simulation(RuleBasedStateMachine):
             for m in msgs:
                 sqs.delete_message(QueueUrl=self.stack.queue_url, ReceiptHandle=m["ReceiptHandle"])
         self.initial = dict(start)
+        self.heal_surroundings()
+
+    def heal_surroundings(self) -> None:
+        """Both sides as built: every target registered and healthy, health checks passing;
+        nothing armed at any Lambda's start."""
+        with _ARMED_LOCK:
+            ARMED.clear()
+        HOOK_ERRORS.clear()
+        if fire_armed not in patches.INVOKE_HOOKS:
+            patches.INVOKE_HOOKS.append(fire_armed)  # after the scheduler's invocation tag
+        patches.UNHEALTHY_CHECKS.clear()
+        patches.INITIAL_TARGETS.clear()
+        for side, targets in self.stack.targets.items():
+            self.aws["elbv2"].register_targets(TargetGroupArn=self.target_group(side), Targets=targets)
+        self.note_signals()
 
     def recover(self) -> None:
         """Every fault cleared: the outage ends."""
@@ -367,6 +490,20 @@ class Simulation(RuleBasedStateMachine):
         faults.ROUTE53_FAULTS.clear()
         faults.NOTIFY_FAULTS.clear()
         faults.SYNC.pending = 0
+        with _ARMED_LOCK:
+            ARMED[:] = [a for a in ARMED if not a.fault]
+
+    def outage(self) -> bool:
+        """A fault is armed and not used up."""
+        with _ARMED_LOCK:
+            crashes = any(a.fault for a in ARMED)
+        return (
+            crashes
+            or faults.SYNC.pending > 0
+            or any(f.hits < f.times for f in patches.DDB_FAULTS)
+            or any(f.hits < f.times for f in faults.ROUTE53_FAULTS)
+            or any(f.hits < f.times for f in faults.NOTIFY_FAULTS)
+        )
 
     # --------------------------------------------------------------------- rules
     @rule(**RELEASE)
@@ -541,6 +678,8 @@ class Simulation(RuleBasedStateMachine):
             assert failed.target, failed.why
             assert failed.event, failed.why
             logical = {"trigger": "TriggerFunction", "abort": "AbortFunction"}[failed.target]
+            if failed.target == "trigger":
+                self.trigger_replayed(failed.event)
             resp = self.aws["lambda"].invoke(
                 FunctionName=self.canary.installed.functions[logical], Payload=json.dumps(failed.event).encode()
             )
@@ -560,6 +699,227 @@ class Simulation(RuleBasedStateMachine):
         finally:
             STATS.weight_changes += len(sim.OBSERVED.batches)
 
+    def trigger_replayed(self, event: dict[str, Any]) -> None:
+        """A dead-lettered ECS event is replayed. If no delivery of its release got as far as
+        the claim (no record), this replay is the trigger's first look at DNS: whether the
+        release should start a canary is decided now, by the rule the trigger applies (a
+        side that already carries all traffic is a scale-out, decisions.against_traffic),
+        not by DNS when ECS sent the event (a late status event may have failed a canary
+        back to this side since)."""
+        started_by = str((event.get("detail") or {}).get("startedBy", ""))
+        release = next((r for r in self.releases if f"ecs-svc/{r.number:019d}" == started_by), None)
+        if release is None or self.table.get(self.route, release.deployment_id) is not None:
+            return
+        dns = sim.OBSERVED.current
+        other = "blue" if release.side == "green" else "green"
+        release.should_start = not (dns.get(release.side, 0) > 0 and dns.get(other, 0) == 0)
+
+    # ------------------------------------- rules: the sides' health, outages, crashes
+    def target_group(self, side: str) -> str:
+        world = self.canary.world
+        return world.green_tg_arn if side == "green" else world.blue_tg_arn
+
+    def health_check(self, side: str) -> str:
+        world = self.canary.world
+        return world.green_health_check if side == "green" else world.blue_health_check
+
+    def note_signals(self) -> None:
+        """Record what the sides' signals show now (ELB's DescribeTargetHealth, which no fault
+        touches; the health check's status as the simulation just set it, since asking
+        Route 53 would spend an armed Route 53 fault)."""
+        healthy, registered = {}, {}
+        for side in SIDES:
+            health = self.aws["elbv2"].describe_target_health(TargetGroupArn=self.target_group(side))
+            states = [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]]
+            healthy[side], registered[side] = states.count("healthy"), len(states)
+        failing = {side: self.health_check(side) in patches.UNHEALTHY_CHECKS for side in SIDES}
+        at = (len(sim.SCHEDULER.releases), len(sim.OBSERVED.batches))
+        self.signals.append(Signals(*at, failing, healthy, registered))
+
+    def sides_missing_targets(self) -> list[str]:
+        now = self.signals[-1] if self.signals else None
+        return [s for s in SIDES if now and now.registered[s] < len(self.stack.targets.get(s, []))]
+
+    def sides_checking_targets(self) -> list[str]:
+        now = self.signals[-1] if self.signals else None
+        return [s for s in SIDES if now and now.healthy_targets[s] < now.registered[s]]
+
+    def signals_at(self, releases: int | None = None, batches: int | None = None) -> Signals:
+        """The signals in effect when the wait numbered ``releases`` was let go, or when the
+        batch numbered ``batches`` was written."""
+        now = self.signals[0]
+        for s in self.signals:
+            if (releases is not None and s.releases <= releases) or (batches is not None and s.batches <= batches):
+                now = s
+        return now
+
+    @rule(side=st.sampled_from(SIDES), failing=st.booleans())
+    def route53_health_check(self, side: str, failing: bool) -> None:
+        """A side's Route 53 health check starts failing, or recovers: every checker reports
+        ``Failure: HTTP Status Code 503`` (or success again). The gate reads the *target*
+        side's check at every poll and fails at 18% or fewer healthy checkers ("Route 53
+        considers the endpoint healthy if more than 18% of health checkers report that it's
+        healthy", Route 53 developer guide, "How Amazon Route 53 determines whether a health
+        check is healthy"). The time the checkers take to agree (FailureThreshold x
+        RequestInterval) is the time between two actions here."""
+        check = self.health_check(side)
+        if failing:
+            patches.UNHEALTHY_CHECKS.add(check)
+        else:
+            patches.UNHEALTHY_CHECKS.discard(check)
+        self.note_signals()
+        self.after_action("route53_health_check")
+
+    @precondition(lambda self: bool(self.signals) and any(self.signals[-1].registered.values()))
+    @rule(side=st.sampled_from(SIDES), how_many=st.sampled_from(["all", "one"]))
+    def targets_deregistered(self, side: str, how_many: str) -> None:
+        """A side's targets leave its target group (ECS replacing tasks, a scale-in, a person).
+        ELB shows a deregistered target ``draining`` for the deregistration delay (300 s by
+        default), then ``unused``; moto drops it at once. The product counts healthy targets
+        of those listed, so both read "no healthy target" when all go: never kinder."""
+        if not self.signals[-1].registered[side]:
+            side = "blue" if side == "green" else "green"
+        group = self.target_group(side)
+        listed = self.aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        targets = [d["Target"] for d in listed]
+        if how_many == "one":
+            targets = targets[:1]
+        if targets:
+            self.aws["elbv2"].deregister_targets(TargetGroupArn=group, Targets=targets)
+        self.note_signals()
+        self.after_action("targets_deregistered")
+
+    @precondition(lambda self: bool(self.sides_missing_targets()))
+    @rule(which=st.integers(0, 1))
+    def targets_registered(self, which: int) -> None:
+        """The side's targets are registered again. ELB reports a newly registered target
+        ``initial`` (Elb.RegistrationInProgress, Elb.InitialHealthChecking) until it passes
+        HealthyThresholdCount checks in a row (TargetHealth, ELB API reference): not healthy
+        yet (``patches.INITIAL_TARGETS``) until ``targets_pass_health_checks``."""
+        missing_on = self.sides_missing_targets()
+        side = missing_on[which % len(missing_on)]
+        group = self.target_group(side)
+        listed = self.aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        present = {d["Target"]["Id"] for d in listed}
+        missing = [t for t in self.stack.targets[side] if t["Id"] not in present]
+        for t in missing:
+            patches.INITIAL_TARGETS.add((group, str(t["Id"])))
+        if missing:
+            self.aws["elbv2"].register_targets(TargetGroupArn=group, Targets=missing)
+        self.note_signals()
+        self.after_action("targets_registered")
+
+    @precondition(lambda self: bool(self.sides_checking_targets()))
+    @rule(which=st.integers(0, 1))
+    def targets_pass_health_checks(self, which: int) -> None:
+        """Enough time passed for a side's new targets to pass their health checks: healthy."""
+        checking = self.sides_checking_targets()
+        group = self.target_group(checking[which % len(checking)])
+        for entry in [e for e in patches.INITIAL_TARGETS if e[0] == group]:
+            patches.INITIAL_TARGETS.discard(entry)
+        self.note_signals()
+        self.after_action("targets_pass_health_checks")
+
+    @rule(fault=st.sampled_from(PERSISTENT))
+    def persistent_fault(self, fault: str) -> None:
+        """An outage: a DynamoDB operation, Route 53 (throttled across every action, or
+        PriorRequestNotComplete on every change) fails on every call, or GetChange never
+        reports INSYNC, until ``outage_ends`` (or ``settle``). Every SDK retry, state machine
+        Retry and Lambda async retry in between meets it."""
+        service, operation, code = fault.split(" ")
+        if service == "dynamodb":
+            patches.DDB_FAULTS.append(patches.DdbFault(operation, code, times=faults.FOREVER))
+        elif code == "never-insync":
+            faults.SYNC.pending = faults.FOREVER
+        else:
+            actions = () if operation == "*" else (operation,)
+            faults.ROUTE53_FAULTS.append(faults.Route53Fault(code, actions, times=faults.FOREVER))
+        STATS.faults += 1
+        self.after_action("persistent_fault")
+
+    @rule(channel=st.sampled_from(sorted(NOTIFY)), persistent=st.booleans())
+    def notification_fault(self, channel: str, persistent: bool) -> None:
+        """SNS Publish fails with InternalError (500) for one call (its SDK retries used up) or
+        until the outage ends; or EventBridge refuses the next entry (or every entry) with
+        FailedEntryCount 1 and InternalFailure/ThrottlingException (faults.py)."""
+        code, one_call = NOTIFY[channel]
+        service = "sns" if channel == "sns" else "events"
+        faults.NOTIFY_FAULTS.append(faults.NotifyFault(service, code, faults.FOREVER if persistent else one_call))
+        STATS.faults += 1
+        self.after_action("notification_fault")
+
+    @precondition(lambda self: self.outage())
+    @rule()
+    def outage_ends(self) -> None:
+        """Every armed fault clears (what ``settle`` does first, without letting time pass)."""
+        self.recover()
+        self.after_action("outage_ends")
+
+    @rule(invocation=st.sampled_from(INVOCATIONS), kind=st.sampled_from(CRASHES))
+    def function_crash(self, invocation: tuple[str, str], kind: str) -> None:
+        """The next invocation of a function (for a Task function: with that action) fails
+        once: a Lambda service error before the handler runs (``Lambda.Unknown``, e.g. out of
+        memory, or ``Lambda.ServiceException``; the ASL retries both, per the Step Functions
+        guide's advice, bp-lambda-serviceexception), or a timeout after the handler's side
+        effects (``Sandbox.Timedout``, patches.LambdaTimedOut). An asynchronous invocation
+        (the trigger, the status rule) is retried by Lambda itself (lambda_async.py)."""
+        logical, action = invocation
+        function = self.canary.installed.functions[logical]
+        with _ARMED_LOCK:
+            ARMED.append(Armed(function, action, "", crash(kind), fault=True))
+        STATS.faults += 1
+        self.after_action("function_crash")
+
+    @precondition(lambda self: bool(self.running_executions()))
+    @rule(
+        which=st.integers(0, 3),
+        function=st.sampled_from(TASK_FUNCTIONS),
+        status_event=st.sampled_from(["before", "prompt", "late"]),
+    )
+    def console_stop_during_lambda(self, which: int, function: str, status_event: str) -> None:
+        """On-call presses Stop while one of the execution's Task Lambdas runs: at the start of
+        its next invocation (of ``function``, or any), the execution is stopped, and the
+        handler then runs to its end for an ABORTED execution (StopExecution does nothing to
+        a running task: https://stackoverflow.com/questions/45596276). The status rule's
+        event reaches its Lambda before the handler runs (the worst order), promptly after
+        it, or late."""
+        running = self.running_executions()
+        target = running[which % len(running)]
+        logical = "" if function == "any" else function
+        name = self.canary.installed.functions[logical] if logical else ""
+
+        def stop(event: Any) -> None:
+            try:
+                target.hold_event = status_event == "late"
+                cause = "on-call pressed Stop while a Lambda ran"
+                self.stack.sfn.stop_execution(executionArn=target.arn, error="Stop", cause=cause)
+                if status_event == "before":
+                    self.deliver_status_event_now(target, "Stop", cause)
+            except Exception as exc:  # noqa: BLE001 - reported by an invariant, not as the Lambda's error
+                HOOK_ERRORS.append(f"console_stop_during_lambda on {target.name}: {exc!r}")
+
+        with _ARMED_LOCK:
+            ARMED.append(Armed(name, "", target.arn, stop, fault=False))
+        self.after_action("console_stop_during_lambda")
+
+    def deliver_status_event_now(self, seen: ExecutionSeen, error: str, cause: str) -> None:
+        """From inside a hook: the status rule's Lambda runs now, in this thread (EventBridge
+        delivers the event while the stopped execution's Lambda has not started its work).
+
+        The event says ABORTED, with the Stop's error and cause, as AWS sends it once
+        StopExecution returns. moto's DescribeExecution still says RUNNING here: its engine
+        marks the execution ABORTED only when the running Task's invocation returns."""
+        caller = getattr(sim._CALLER, "value", None)
+        event = self.canary.abort_event(seen.arn)
+        stopped_ms = int(time.time() * 1000)
+        event["detail"].update(status="ABORTED", stopDate=stopped_ms, error=error, cause=cause, output=None)
+        event["detail"]["outputDetails"] = None
+        seen.delivered = True
+        try:
+            self.invoke_async("AbortFunction", event)
+        finally:
+            sim._CALLER.value = caller  # the invocation that called the hook goes on
+
     # ---------------------------------------------------------------- invariants
     def check_all(self) -> None:
         for check in (
@@ -570,6 +930,9 @@ class Simulation(RuleBasedStateMachine):
             self.promoted_stays_promoted,
             self.records_agree_when_settled,
             self.no_promotion_through_an_alarm,
+            self.no_shift_onto_an_unhealthy_side,
+            self.no_promotion_through_failing_health,
+            self.nothing_ends_without_a_reason,
         ):
             check()
 
@@ -684,7 +1047,6 @@ class Simulation(RuleBasedStateMachine):
             return
         weights = self.canary.weights()
         _, last_record = self.last_writer()
-        published = {(p.deployment_id, p.kind) for p in faults.PUBLISHED}
         for record in self.table.list_route(self.route):
             where = f"invariant 6: {record.deployment_id} {record.status}"
             if record.status not in TERMINAL:
@@ -697,8 +1059,9 @@ class Simulation(RuleBasedStateMachine):
             if record.status == Status.ROLLED_BACK and seen is not None and seen.status == "SUCCEEDED":
                 raise self._violation(f"{where}: its execution {seen.name} SUCCEEDED")
             kind = OUTCOME_KIND.get(record.status)
-            if kind and (record.deployment_id, kind) not in published:
-                raise self._violation(f"{where}: no {kind} notification")
+            unannounced = unannounced_channels(record.deployment_id, kind) if kind else []
+            if unannounced:
+                raise self._violation(f"{where}: no {kind} notification on {', '.join(unannounced)}")
         if last_record is not None:
             where = f"invariant 6: {last_record.deployment_id} {last_record.status}"
             if last_record.status == Status.SUCCEEDED and weights != promoted(last_record.target_color):
@@ -730,6 +1093,99 @@ class Simulation(RuleBasedStateMachine):
                         raise self._violation(
                             f"invariant 7: {seen.name} was promoted though {firing} was in ALARM during its final bake"
                         )
+
+    def target_of(self, arn: str) -> str:
+        if arn not in self.targets_of:
+            body = json.loads(self.stack.sfn.describe_execution(executionArn=arn)["input"])
+            target = body.get("target") if isinstance(body, dict) else None
+            self.targets_of[arn] = str(target.get("color", "")) if isinstance(target, dict) else ""
+        return self.targets_of[arn]
+
+    @invariant()
+    def no_shift_onto_an_unhealthy_side(self) -> None:
+        """8. No step moves traffic onto a side whose target group had no healthy target
+        (readiness, then the gate, read it just before); no step after the first moves it
+        onto a side whose Route 53 health check was failing (the gate read it just before)."""
+        STATS.invariant_checks += 1
+        for b in sim.OBSERVED.batches:
+            step = step_target(b.comment)
+            if step is None or b.writer not in self.executions:
+                continue
+            number, side = step
+            now = self.signals_at(batches=b.index)
+            if now.healthy_targets.get(side, 0) == 0:
+                raise self._violation(
+                    f"invariant 8: batch {b.index} ({b.comment}) shifted onto {side}, which had no healthy target"
+                )
+            if number > 1 and now.check_failing.get(side):
+                raise self._violation(
+                    f"invariant 8: batch {b.index} ({b.comment}) shifted onto {side} though its health check failed"
+                )
+
+    @invariant()
+    def no_promotion_through_failing_health(self) -> None:
+        """9. No execution was promoted if, when a poll of its final bake elapsed, its target's
+        Route 53 health check was failing or its target group had no healthy target."""
+        STATS.invariant_checks += 1
+        for seen in self.executions.values():
+            if not seen.promoted:
+                continue
+            mine = [b for b in sim.OBSERVED.batches if b.writer == seen.arn]
+            if not mine:
+                continue
+            at = mine[-1].index
+            side = self.target_of(seen.arn)
+            for i, r in enumerate(sim.SCHEDULER.releases):
+                if r.execution != seen.arn or r.state != "Bake and watch health" or r.batch_index <= at:
+                    continue
+                now = self.signals_at(releases=i)
+                if now.check_failing.get(side) or now.healthy_targets.get(side, 0) == 0:
+                    raise self._violation(
+                        f"invariant 9: {seen.name} was promoted though, during its final bake, {side}'s "
+                        f"health check failing={now.check_failing.get(side)}, "
+                        f"healthy targets={now.healthy_targets.get(side)}"
+                    )
+
+    @invariant()
+    def hooks_ran_cleanly(self) -> None:
+        """The simulation's own hooks did what they meant to (not an AWS invariant)."""
+        if HOOK_ERRORS:
+            errors = list(HOOK_ERRORS)
+            HOOK_ERRORS.clear()
+            raise AssertionError("a simulation hook failed: " + "; ".join(errors))
+
+    @invariant()
+    def nothing_ends_without_a_reason(self) -> None:
+        """6 (executions). An execution that did not succeed says why: DescribeExecution
+        shows an error or a cause."""
+        STATS.invariant_checks += 1
+        for seen in self.executions.values():
+            if seen.status in ("RUNNING", "SUCCEEDED") or seen.arn in self.explained:
+                continue
+            desc = self.stack.sfn.describe_execution(executionArn=seen.arn)
+            if not (desc.get("error") or desc.get("cause")):
+                raise self._violation(f"invariant 6: {seen.name} ended {seen.status} with no error and no cause")
+            self.explained.add(seen.arn)
+
+
+def unannounced_channels(deployment_id: str, kind: str) -> list[str]:
+    """The channels (EventBridge, SNS) that never received this outcome. A channel counts
+    as told when it accepted the notification, or when it refused it under an armed fault
+    (faults.py records a refusal only then): notifications are best effort (adapters/notify.py
+    logs a refusal and goes on), so a refusal is the one excuse, and only for the channel
+    that refused."""
+    tried = [p for p in faults.PUBLISHED if p.deployment_id == deployment_id and p.kind == kind]
+    return [service for service in ("events", "sns") if not any(p.service == service for p in tried)]
+
+
+def step_target(comment: str) -> tuple[int, str] | None:
+    """(step number, target side) of a shift's batch ("Weightshift <id>: step 1/2 -> green 50")."""
+    _, _, rest = comment.partition(": step ")
+    if not rest:
+        return None
+    number, _, after = rest.partition("/")
+    _, _, target = after.partition("-> ")
+    return int(number), target.split(" ")[0]
 
 
 def promoted(target: str | None) -> dict[str, int]:

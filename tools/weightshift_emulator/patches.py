@@ -15,12 +15,17 @@ internal that fails loudly if an upgrade moves it.
   same guarantee, so concurrency tests exercise our code, not moto's race.
 - Route 53 health-check status: moto hard-codes "Healthy"; we let a test mark
   a check unhealthy.
+- ALB target health: moto reports a target ``healthy`` the moment it is registered;
+  ELB reports it ``initial`` until it passes its health checks. A test lists the
+  targets whose checks have not passed yet (:data:`INITIAL_TARGETS`).
 - DynamoDB faults: a test may make a table operation fail with a server-side error
   (InternalServerError, throttling) the way DynamoDB does; boto3's own retries still
   run against it, as they do on AWS.
 - StopExecution: moto drops the request's ``error`` and ``cause`` (AWS shows them
   on the ABORTED execution and in its status-change event), and fails when the
-  stop comes before the execution's worker is ready; both fixed here.
+  stop comes before the execution's worker is ready; both fixed here. And a Task
+  that fails after the Stop (its Lambda kept running) turned the ABORTED execution
+  into FAILED; an aborted execution stays ABORTED here, as on AWS.
 - Lambda timeouts: a test may make an invoke time out *after* the handler ran (its
   side effects done, its answer lost), answered as Lambda answers a timed-out invoke.
 - SDK retries: botocore sleeps between its own retries (standard mode: up to 2^n
@@ -69,12 +74,14 @@ import botocore.endpoint as botocore_endpoint
 import moto.awslambda_simple.models as lambda_simple
 import moto.dynamodb.exceptions as ddb_exceptions
 import moto.dynamodb.models as ddb_models
+import moto.elbv2.models as elbv2_models
 import moto.route53.responses as r53_responses
 import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as lambda_eval_utils
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
+import moto.stepfunctions.parser.asl.eval.environment as sfn_environment
 import moto.stepfunctions.parser.asl.utils.boto_client as engine_boto_client
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.parser.backend.execution_worker as sfn_execution_worker
@@ -428,6 +435,27 @@ def _health_check_status(self: Any) -> Any:
     return ActionResult({"HealthCheckObservations": reports})
 
 
+# ------------------------------------------------------------ ALB target health
+# A target newly registered with a target group is ``initial`` (reason
+# ``Elb.RegistrationInProgress``, then ``Elb.InitialHealthChecking``: "the load balancer is
+# still sending the target the minimum number of health checks required to determine its
+# health status") until it passes HealthyThresholdCount checks in a row (ALB default: 5,
+# every 30 s). Source: TargetHealth, Elastic Load Balancing API reference,
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
+# moto says ``healthy`` at once, which is kinder than ELB; a test adds (target group ARN,
+# target id) here for the targets whose checks have not passed yet.
+INITIAL_TARGETS: set[tuple[str, str]] = set()
+
+
+def _target_health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    status = _ORIGINAL["health_for"](self, target, ec2_backend)
+    if status.status == "healthy" and (self.arn, str(target["Id"])) in INITIAL_TARGETS:
+        status.status = "initial"
+        status.reason = "Elb.InitialHealthChecking"
+        status.description = "Initial health checks in progress"
+    return status
+
+
 # ------------------------------------------------------------ stop execution
 _STOP_REASON = threading.local()
 
@@ -460,6 +488,17 @@ def _terminated(self: Any) -> None:
     if isinstance(state, ProgramStopped):
         self.execution.error = state.error or None
         self.execution.cause = state.cause or None
+
+
+def _set_error(self: Any, error: Any) -> None:
+    """StopExecution ends an execution ABORTED for good: "ExecutionAborted" is its last
+    history event, and a Task whose Lambda was still running when it was stopped cannot
+    fail it afterwards (Step Functions does nothing to a running task,
+    https://stackoverflow.com/questions/45596276; its result is dropped). moto's program
+    loop sets the Task's uncaught error over the stop, ending the execution FAILED."""
+    if isinstance(self._program_state, ProgramStopped):
+        return
+    _ORIGINAL["set_error"](self, error)
 
 
 # ------------------------------------------------------- aws-sdk error names
@@ -558,8 +597,12 @@ def install() -> None:
     sfn_models.StateMachine.stop_execution = _stop_execution
     _ORIGINAL["terminated"] = sfn_execution.BaseExecutionWorkerCommunication.terminated
     sfn_execution.BaseExecutionWorkerCommunication.terminated = _terminated
+    _ORIGINAL["set_error"] = sfn_environment.Environment.set_error
+    sfn_environment.Environment.set_error = _set_error
     _ORIGINAL["health"] = r53_responses.Route53.get_health_check_status
     r53_responses.Route53.get_health_check_status = _health_check_status
+    _ORIGINAL["health_for"] = elbv2_models.FakeTargetGroup.health_for
+    elbv2_models.FakeTargetGroup.health_for = _target_health_for
     sdk_task = aws_sdk.StateTaskServiceAwsSdk
     _ORIGINAL["sdk_service"] = sdk_task._normalise_service_error_name
     _ORIGINAL["sdk_exception"] = sdk_task._normalise_exception_name
@@ -589,6 +632,7 @@ def reset() -> None:
     SIM_TIME.end()
     INVOKE_HOOKS.clear()
     UNHEALTHY_CHECKS.clear()
+    INITIAL_TARGETS.clear()
     DDB_FAULTS.clear()
     faults.reset()
     cleanup_environment()
