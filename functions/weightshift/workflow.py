@@ -598,8 +598,8 @@ def fail_back(
     ports.deployments.apply(
         route, plan.deployment_id, records.roll_back(execution_arn, error, cause, reason, restored, now_iso)
     )
-    if release:
-        ports.deployments.release(route, execution_arn)
+    # Announce before releasing: a retry after a failed release finds the record finished
+    # and only releases, so a notification sent after the release would be lost.
     ports.notifier.publish(
         "rolled-back",
         f"Weightshift: {plan.target.color} rolled back ({error})",
@@ -611,6 +611,8 @@ def fail_back(
             "restoredWeights": restored.dump() if restored is not None else None,
         },
     )
+    if release:
+        ports.deployments.release(route, execution_arn)
     logger.warning("failed back", extra={"error": error, "reason": reason, "changeId": change_id})
     return {
         **_failback_result(error, f"{cause} ({where}; {outcome})"),

@@ -371,7 +371,7 @@ def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_fi
             raise patches.LambdaServiceFault("Lambda.Unknown")  # stopped first: its preflight never runs
 
     patches.INVOKE_HOOKS.append(stop_before_preflight)
-    patches.DDB_FAULTS.append(patches.DdbFault("update_item", "InternalServerError", "DEPLOYMENT#", times=3))
+    patches.DDB_FAULTS.append(patches.DdbFault("update_item", "InternalServerError", "DEPLOYMENT#"))  # an outage
     event = task_event(canary.world, "green", "task8001", plan.ecs_deployment)
     trigger = canary.installed.functions["TriggerFunction"]
 
@@ -382,6 +382,7 @@ def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_fi
     assert wait_for(canary.sfn, arn)["status"] == "ABORTED"
     assert stopped["arn"] == arn
     assert canary.record(plan)["status"] == "CLAIMED"
+    patches.DDB_FAULTS.clear()  # the outage ends
     canary.invoke("AbortFunction", canary.abort_event(arn))  # the status rule, as EventBridge delivers it
     canary.invoke("TriggerFunction", event)  # Lambda's retry of the trigger
     record = canary.record(plan)
@@ -393,3 +394,41 @@ def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_fi
     assert lock_of(canary, plan.route_key) is None
     told = {(p.service, p.kind) for p in faults.PUBLISHED if p.deployment_id == plan.deployment_id and p.ok}
     assert {("events", "rolled-back"), ("sns", "rolled-back")} <= told
+
+
+def test_a_fail_back_whose_lock_release_fails_once_still_announces_the_roll_back(canary: Canary) -> None:
+    """Found by the simulation (issue 8). The gate fails, the fail back restores the weights
+    and records ROLLED_BACK, then releasing the route lock fails once (DynamoDB throttling,
+    after the SDK's retries). The state machine retries the fail back, which finds the
+    record finished and only releases the lock. Before: the "rolled-back" notification was
+    sent after the release, so it was never sent at all. Now it goes out before the release:
+    once, whichever step fails."""
+    from weightshift_emulator import faults
+
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan("green", "ecs-svc/8101")
+    finish = canary.installed.functions["FinishFunction"]
+    armed: list[bool] = []
+
+    def throttle_the_release(function_name: str, event: Any) -> None:
+        if function_name == finish and event.get("action") == "failback" and not armed:
+            armed.append(True)
+            patches.DDB_FAULTS.append(
+                patches.DdbFault("delete_item", "ProvisionedThroughputExceededException", "LOCK", times=3)
+            )
+
+    canary.on_step(1, lambda: alarm(canary))
+    patches.INVOKE_HOOKS.append(throttle_the_release)
+
+    result = canary.run(plan)
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "HealthGateFailed"
+    assert patches.DDB_FAULTS[0].hits == 3  # the first fail back's release failed, the retry's did not
+    assert canary.weights() == {"blue": 100, "green": 0}
+    assert canary.record(plan)["status"] == "ROLLED_BACK"
+    assert lock_of(canary, plan.route_key) is None
+    told = [
+        (p.service, p.ok) for p in faults.PUBLISHED if p.deployment_id == plan.deployment_id and p.kind == "rolled-back"
+    ]
+    assert sorted(told) == [("events", True), ("sns", True)]
