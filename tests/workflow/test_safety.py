@@ -371,7 +371,7 @@ def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_fi
             raise patches.LambdaServiceFault("Lambda.Unknown")  # stopped first: its preflight never runs
 
     patches.INVOKE_HOOKS.append(stop_before_preflight)
-    patches.DDB_FAULTS.append(patches.DdbFault("update_item", "InternalServerError", "DEPLOYMENT#", times=3))
+    patches.DDB_FAULTS.append(patches.DdbFault("update_item", "InternalServerError", "DEPLOYMENT#"))  # an outage
     event = task_event(canary.world, "green", "task8001", plan.ecs_deployment)
     trigger = canary.installed.functions["TriggerFunction"]
 
@@ -382,6 +382,7 @@ def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_fi
     assert wait_for(canary.sfn, arn)["status"] == "ABORTED"
     assert stopped["arn"] == arn
     assert canary.record(plan)["status"] == "CLAIMED"
+    patches.DDB_FAULTS.clear()  # the outage ends
     canary.invoke("AbortFunction", canary.abort_event(arn))  # the status rule, as EventBridge delivers it
     canary.invoke("TriggerFunction", event)  # Lambda's retry of the trigger
     record = canary.record(plan)
