@@ -171,21 +171,7 @@ def test_retrier_time(aws: dict[str, Any]) -> None:
     source = inspect.getsource(internal("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"))
     assert "time.sleep(" in source, "moto's retrier no longer sleeps with time.sleep: moto upgrade?"
     fn = make_function(aws, "fails", "json.dumps")  # json.dumps(event, context) -> TypeError
-    definition = {
-        "StartAt": "Call",
-        "States": {
-            "Call": {
-                "Type": "Task",
-                "Resource": fn,
-                "Retry": [
-                    {"ErrorEquals": ["TypeError"], "IntervalSeconds": 3600, "MaxAttempts": 1, "JitterStrategy": "NONE"}
-                ],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done"}],
-                "End": True,
-            },
-            "Done": {"Type": "Succeed"},
-        },
-    }
+    definition = _retried_once(fn)
     started = time.monotonic()
     assert run_machine(aws, definition)["status"] == "SUCCEEDED"
     assert time.monotonic() - started < 10
