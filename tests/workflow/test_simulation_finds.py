@@ -5,12 +5,15 @@ what AWS shows (weights, executions, the record, the route lock, the notificatio
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from weightshift.adapters.deployments import Deployments
 from weightshift_emulator import faults, patches
+from weightshift_emulator.world import task_event
 
+from tests.conftest import wait_for
 from tests.workflow.conftest import Canary
 
 pytestmark = pytest.mark.workflow
@@ -87,3 +90,51 @@ def test_a_promotion_whose_release_keeps_failing_is_announced_by_the_status_rule
     assert canary.weights() == {"blue": 0, "green": 100}
     assert Deployments(canary.aws["dynamodb"], canary.installed.table_name).lock_holder(plan.route_key) is None
     assert announced(plan.deployment_id, "promoted") == {"events", "sns"}
+
+
+def test_an_execution_that_ends_before_the_trigger_records_its_start_is_still_finished(canary: Canary) -> None:
+    """Found by the simulation (issue 8). The trigger claims the deployment and starts its
+    execution, but its "STARTED" write fails (DynamoDB 500, after the SDK's retries), so
+    the invocation fails and Lambda will retry it. Meanwhile the execution ends before its
+    preflight takes the route (on-call pressed Stop right after the start), and the status
+    rule gets the ABORTED event while the record still says CLAIMED, naming no execution.
+    Before: the rule answered "this execution never held the route" and did nothing; the
+    trigger's retry then marked the record STARTED with the ended execution, and it stayed
+    STARTED for ever, with no reason and no notification. Now the rule recognises the
+    execution the trigger named after the deployment and finishes the record; the retry's
+    "STARTED" is refused."""
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan("green", "ecs-svc/8001")
+    preflight = canary.installed.functions["PreflightFunction"]
+    stopped: dict[str, str] = {}
+
+    def stop_before_preflight(function_name: str, event: Any) -> None:
+        if function_name == preflight and not stopped:
+            stopped["arn"] = event["executionArn"]
+            canary.sfn.stop_execution(executionArn=event["executionArn"], error="Stop", cause="on-call pressed Stop")
+            raise patches.LambdaServiceFault("Lambda.Unknown")  # stopped first: its preflight never runs
+
+    patches.INVOKE_HOOKS.append(stop_before_preflight)
+    patches.DDB_FAULTS.append(patches.DdbFault("update_item", "InternalServerError", "DEPLOYMENT#"))  # an outage
+    event = task_event(canary.world, "green", "task8001", plan.ecs_deployment)
+    trigger = canary.installed.functions["TriggerFunction"]
+
+    first = canary.aws["lambda"].invoke(FunctionName=trigger, Payload=json.dumps(event).encode())
+
+    assert first.get("FunctionError") == "Unhandled", first["Payload"].read()
+    arn = canary.installed.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + plan.deployment_id
+    assert wait_for(canary.sfn, arn)["status"] == "ABORTED"
+    assert stopped["arn"] == arn
+    assert canary.record(plan)["status"] == "CLAIMED"
+    patches.DDB_FAULTS.clear()  # the outage ends
+    canary.invoke("AbortFunction", canary.abort_event(arn))  # the status rule, as EventBridge delivers it
+    canary.invoke("TriggerFunction", event)  # Lambda's retry of the trigger
+    record = canary.record(plan)
+    assert record["status"] == "ROLLED_BACK", record
+    assert "stopped" in record["reason"]
+    assert record["executionArn"] == arn
+    assert canary.weights() == {"blue": 100, "green": 0}
+    assert canary.r53.batches == []
+    assert Deployments(canary.aws["dynamodb"], canary.installed.table_name).lock_holder(plan.route_key) is None
+    told = {(p.service, p.kind) for p in faults.PUBLISHED if p.deployment_id == plan.deployment_id and p.ok}
+    assert {("events", "rolled-back"), ("sns", "rolled-back")} <= told

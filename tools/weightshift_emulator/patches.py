@@ -165,10 +165,6 @@ class SimulatedTime:
 SIM_TIME = SimulatedTime()
 
 
-def _functions_now() -> datetime:
-    return SIM_TIME.now()
-
-
 def _context(env: Any) -> tuple[str, str]:
     data = env.states.context_object.context_object_data
     return data.get("State", {}).get("Name", "?"), data.get("Execution", {}).get("Id", "?")
@@ -613,7 +609,7 @@ def install() -> None:
     import weightshift.clock as functions_clock  # the handlers' one reader of the time
 
     _ORIGINAL["functions_now"] = functions_clock.now
-    functions_clock.now = _functions_now
+    functions_clock.now = SIM_TIME.now
     worker = sfn_execution_worker.ExecutionWorker
     _ORIGINAL["entrypoint"] = worker._get_evaluation_entrypoint
     worker._get_evaluation_entrypoint = _evaluation_entrypoint
