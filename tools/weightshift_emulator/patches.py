@@ -51,6 +51,8 @@ internal that fails loudly if an upgrade moves it.
   task (~8 ms each). One client per (service, region, endpoint) serves them all: the
   same configuration (no retries, so no retry state to share), and botocore clients
   are thread-safe.
+- Fast paths that answer the same for less CPU (cached JSONPath parses, DynamoDB
+  attribute values already in wire form): ``speed.py``.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ from moto.stepfunctions.exceptions import ExecutionDoesNotExist
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from weightshift_emulator import faults
+from weightshift_emulator import faults, speed
 
 ENGINE_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -617,6 +619,7 @@ def install() -> None:
     for module in _ENGINE_CLIENT_USERS:
         module.boto_client_for = _engine_client
     faults.install()
+    speed.install()
     _INSTALLED = True
 
 
