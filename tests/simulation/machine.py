@@ -8,6 +8,7 @@ executions are parked at their waits so actions land at known points of a canary
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -203,9 +204,11 @@ def installed_stack() -> Iterator[Stack]:
         for side, group in (("blue", world.blue_tg_arn), ("green", world.green_tg_arn)):
             health = aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
             stack.targets[side] = [d["Target"] for d in health]
+        gc.freeze()
         try:
             yield stack
         finally:
+            gc.unfreeze()
             stop_everything(stack)
             patches.reset()
 
@@ -363,6 +366,9 @@ class Simulation(RuleBasedStateMachine):
     def route(self) -> str:
         return self.canary.plan("green", "ecs-svc/0").route_key
 
+    def dns(self) -> dict[str, int]:
+        return sim.dns_weights(self.canary.world.zone_id, self.canary.world.record_name)
+
     def alarms(self) -> dict[str, str]:
         return sim.alarm_states([self.canary.world.blue_alarm, self.canary.world.green_alarm])
 
@@ -396,7 +402,7 @@ class Simulation(RuleBasedStateMachine):
         """Whether an ended execution entered "Promote" (None while it runs), from its
         history, read once, when an invariant first asks."""
         if seen.status != "RUNNING" and seen.promoted is None:
-            history = self.canary.history(seen.arn)
+            history = sim.execution_history(seen.arn)
             seen.promoted = any(e.get("stateEnteredEventDetails", {}).get("name") == "Promote" for e in history)
         return seen.promoted
 
@@ -410,12 +416,7 @@ class Simulation(RuleBasedStateMachine):
                 self.quiesce()
 
     def invoke_async(self, logical_id: str, event: dict[str, Any]) -> None:
-        resp = self.aws["lambda"].invoke(
-            FunctionName=self.canary.installed.functions[logical_id],
-            InvocationType="Event",
-            Payload=json.dumps(event).encode(),
-        )
-        assert resp["StatusCode"] == 202
+        sim.deliver(self.canary.installed.functions[logical_id], event)
 
     def after_action(self, name: str) -> None:
         STATS.count(name)
@@ -669,6 +670,8 @@ class Simulation(RuleBasedStateMachine):
         raise AssertionError("the system did not settle in 2000 rounds (a canary that never ends)")
 
     def replay_dead_letters(self) -> bool:
+        if not sim.dead_letters_waiting(self.stack.queue_url):
+            return False
         sqs = self.aws["sqs"]
         messages = sqs.receive_message(QueueUrl=self.stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
             "Messages", []
@@ -729,8 +732,7 @@ class Simulation(RuleBasedStateMachine):
         Route 53 would spend an armed Route 53 fault)."""
         healthy, registered = {}, {}
         for side in SIDES:
-            health = self.aws["elbv2"].describe_target_health(TargetGroupArn=self.target_group(side))
-            states = [d["TargetHealth"]["State"] for d in health["TargetHealthDescriptions"]]
+            states = sim.target_states(self.target_group(side))
             healthy[side], registered[side] = states.count("healthy"), len(states)
         failing = {side: self.health_check(side) in patches.UNHEALTHY_CHECKS for side in SIDES}
         at = (len(sim.SCHEDULER.releases), len(sim.OBSERVED.batches))
@@ -1003,7 +1005,7 @@ class Simulation(RuleBasedStateMachine):
         STATS.invariant_checks += 1
         if not self.settled:
             return
-        weights = self.canary.weights()
+        weights = self.dns()
         last, record = self.last_writer()
         if last is None:
             if weights != self.initial:
@@ -1045,7 +1047,7 @@ class Simulation(RuleBasedStateMachine):
         STATS.invariant_checks += 1
         if not self.settled:
             return
-        weights = self.canary.weights()
+        weights = self.dns()
         _, last_record = self.last_writer()
         for record in self.table.list_route(self.route):
             where = f"invariant 6: {record.deployment_id} {record.status}"

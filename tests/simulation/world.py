@@ -28,10 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import moto.route53.responses as r53_responses
+from moto.awslambda.utils import get_backend as lambda_backend
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.elbv2.models import elbv2_backends
+from moto.route53.models import route53_backends
+from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.stepfunctions.parser.utils import TMP_THREADS
-from weightshift_emulator import patches
+from weightshift_emulator import lambda_async, patches
 from weightshift_emulator.world import ACCOUNT, REGION
 
 # ------------------------------------------------------------------ Route 53 batches
@@ -145,6 +149,42 @@ def alarm_states(names: list[str]) -> dict[str, str]:
     DescribeAlarms answers (only the simulation sets it), without a call per let-go wait."""
     alarms = cloudwatch_backends[ACCOUNT][REGION].alarms
     return {name: str(alarms[name].state_value) for name in names if name in alarms}
+
+
+def dns_weights(zone_id: str, record_name: str) -> dict[str, int]:
+    """The pair's weights by SetIdentifier, read from Route 53's backend: what a
+    ListResourceRecordSets answers (no fault is spent on it, as on the simulation's
+    every other look)."""
+    zone = route53_backends[ACCOUNT]["global"].get_hosted_zone(zone_id)
+    name = record_name.rstrip(".") + "."
+    return {str(r.set_identifier): int(r.weight) for r in zone.rrsets if r.name == name and r.weight is not None}
+
+
+def execution_history(execution_arn: str) -> list[dict[str, Any]]:
+    """An execution's history events, read from the engine's backend: what
+    GetExecutionHistory pages through (the simulation reads each ended execution's once)."""
+    backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+    return list(backend.get_execution_history(execution_arn)["events"])
+
+
+def target_states(target_group_arn: str) -> list[str]:
+    """Each registered target's health state, read from ELB's backend: what
+    DescribeTargetHealth answers (the emulator's ``initial`` included)."""
+    backend = elbv2_backends[ACCOUNT][REGION]
+    return [str(h.status) for h in backend.describe_target_health(target_group_arn, [])]
+
+
+def dead_letters_waiting(queue_url: str) -> bool:
+    """Whether the dead-letter queue holds a message, read from SQS's backend (a
+    ReceiveMessage per settle round would answer "none" almost every time)."""
+    return sqs_backends[ACCOUNT][REGION].get_queue(queue_url.rsplit("/", 1)[-1]).approximate_number_of_messages > 0
+
+
+def deliver(function_name: str, event: dict[str, Any]) -> None:
+    """EventBridge delivers ``event`` to a function: Lambda's asynchronous invoke, as the
+    emulator's Invoke with ``InvocationType=Event`` runs it (``lambda_async.accept``: the
+    attempts, the retries, the on-failure destination), without the SDK round trip."""
+    lambda_async.accept(lambda_backend(ACCOUNT, REGION), function_name, None, event)
 
 
 def clear_executions(state_machine_arn: str) -> None:
