@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -261,11 +262,13 @@ class ExecutionSeen:
     hold_event: bool = False  # a Stop whose status event AWS delivers late
 
 
-# A release's draw: tasks, each task's deliveries, their order, and a stale event after them.
+# A release's draw: tasks, each task's deliveries, their order (a shuffle's seed: one draw,
+# where a drawn Random draws per swap and overruns hypothesis's early size limit), and a
+# stale event after them.
 RELEASE: dict[str, st.SearchStrategy[Any]] = {
     "tasks": st.integers(1, 3),
     "copies": st.lists(st.integers(1, 3), min_size=3, max_size=3),
-    "order": st.randoms(use_true_random=False),
+    "order": st.integers(0, 2**16),
     "stale": st.booleans(),
 }
 
@@ -508,14 +511,14 @@ class Simulation(RuleBasedStateMachine):
 
     # --------------------------------------------------------------------- rules
     @rule(**RELEASE)
-    def release_green(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
+    def release_green(self, tasks: int, copies: list[int], order: int, stale: bool) -> None:
         """ECS starts a new deployment of green: each task's RUNNING event, duplicated,
         shuffled, and (if ``stale``) an older version of one task's event after them."""
         self._release("green", tasks, copies, order, stale)
         self.after_action("release_green")
 
     @rule(**RELEASE)
-    def release_blue(self, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
+    def release_blue(self, tasks: int, copies: list[int], order: int, stale: bool) -> None:
         """The same for blue."""
         self._release("blue", tasks, copies, order, stale)
         self.after_action("release_blue")
@@ -526,10 +529,10 @@ class Simulation(RuleBasedStateMachine):
         a release of the live side is a scale-out the trigger ignores)."""
         current = sim.OBSERVED.current
         side = "green" if current.get("green", 0) <= current.get("blue", 0) else "blue"
-        self._release(side, tasks, copies, _NoShuffle(), False)
+        self._release(side, tasks, copies, None, False)
         self.after_action("release_idle_side")
 
-    def _release(self, side: str, tasks: int, copies: list[int], order: Any, stale: bool) -> None:
+    def _release(self, side: str, tasks: int, copies: list[int], order: int | None, stale: bool) -> None:
         self.stack.ecs_deployments += 1
         number = self.stack.ecs_deployments
         ecs_deployment = f"ecs-svc/{number:019d}"
@@ -543,7 +546,8 @@ class Simulation(RuleBasedStateMachine):
         for t in range(tasks):
             task_id = f"t{number:08d}x{t}"
             events += [task_event(world, side, task_id, ecs_deployment, version=3)] * copies[t]
-        order.shuffle(events)
+        if order is not None:
+            random.Random(order).shuffle(events)
         if stale:
             events.append(task_event(world, side, f"t{number:08d}x0", ecs_deployment, version=1))
         for event in events:
@@ -556,7 +560,7 @@ class Simulation(RuleBasedStateMachine):
         """A newer deployment of the side a running canary is shifting to."""
         running = next(e for e in self.running_executions() if e.origin == "trigger")
         side = json.loads(self.stack.sfn.describe_execution(executionArn=running.arn)["input"])["target"]["color"]
-        self._release(side, tasks, copies, _NoShuffle(), False)
+        self._release(side, tasks, copies, None, False)
         self.after_action("newer_release_mid_canary")
 
     @precondition(lambda self: bool(self.running_executions()))
@@ -1192,8 +1196,3 @@ def step_target(comment: str) -> tuple[int, str] | None:
 
 def promoted(target: str | None) -> dict[str, int]:
     return {"blue": 100 if target == "blue" else 0, "green": 100 if target == "green" else 0}
-
-
-class _NoShuffle:
-    def shuffle(self, items: list[Any]) -> None:
-        return None
