@@ -112,6 +112,9 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         raise InvalidPlan(f"the execution input carries {', '.join(forged)}, which only the workflow itself writes")
     plan = inp.plan
     validate_plan(plan, ALIAS_TTL_SECONDS)
+    still_busy = _poll_in_line(plan, inp, ports)
+    if still_busy is not None:
+        return still_busy
     ports.route53.check_zone(plan.hosted_zone_id, plan.record_name)
     pair = _pair(plan, ports)
     ttl = pair.ttl_seconds if pair else ALIAS_TTL_SECONDS
@@ -161,6 +164,24 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         email=False,
     )
     return {"busy": False, "alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
+
+
+def _poll_in_line(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any] | None:
+    """A poll while waiting in line (the state carries the last answer, ``run``): while
+    another deployment's execution still runs and holds the route, answer "busy" again
+    from two reads, with no Route 53 request (the account's 5 a second are shared with
+    every canary's DNS changes) and no write. Anything else (the route free, its holder
+    ended, this deployment's own execution) takes the whole path: every check, then the
+    claim. A ``run`` forged into an input changes nothing: this only reads, and the
+    checks still run before this deployment may take the route."""
+    if "run" not in inp.state:
+        return None
+    holder = ports.deployments.lock_holder(plan.route_key)
+    if holder is None or not holder.execution_arn or holder.deployment_id in ("", plan.deployment_id):
+        return None
+    if holder.execution_arn == inp.execution_arn or ports.sfn.status(holder.execution_arn)["status"] != "RUNNING":
+        return None
+    return _queued(plan, inp, holder.deployment_id, holder.execution_arn)
 
 
 def _finished_for_us(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:

@@ -462,6 +462,99 @@ def test_second_execution_waits_for_the_route_and_never_writes_concurrently(cana
     assert canary.record(second)["status"] == "ALREADY_LIVE"
 
 
+def test_a_poll_in_line_spends_no_route53_request_while_the_holder_runs(
+    canary: Canary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Waiting in line, each poll asks the route lock and the holder's status, and nothing
+    of Route 53 (whose 5 requests a second the account's canaries share); the checks run
+    on the first call and again once the route is free, before any DNS change."""
+    import threading
+
+    import moto.route53.responses as r53_responses
+
+    canary.set_pair(blue=100, green=0)
+    first, second = canary.plan("green", "ecs-svc/3101"), canary.plan("green", "ecs-svc/3102")
+    started: dict[str, str] = {}
+    calls: list[list[str]] = []  # per preflight invocation of the second: its Route 53 actions
+    current = threading.local()
+    polled = threading.Event()
+
+    def tag(function_name: str, event: Any) -> None:
+        mine = isinstance(event, dict) and event.get("executionArn") == started.get("second")
+        current.calls = None
+        if mine and "Preflight" in function_name:
+            current.calls = []
+            calls.append(current.calls)
+            if len(calls) >= 4:
+                polled.set()
+
+    def counted(name: str) -> Any:
+        original = getattr(r53_responses.Route53, name)
+
+        def action(self: Any) -> Any:
+            if getattr(current, "calls", None) is not None:
+                current.calls.append(name)
+            return original(self)
+
+        return action
+
+    for name in ("get_hosted_zone", "list_resource_record_sets", "change_resource_record_sets"):
+        monkeypatch.setattr(r53_responses.Route53, name, counted(name))
+    patches.INVOKE_HOOKS.append(tag)
+
+    def hold_first_until_the_second_polled(wait: patches.Wait) -> None:
+        if wait.state == "Bake and watch health" and "second" not in started:
+            started["second"] = canary.start(second)
+        if wait.state == "Bake and watch health" and wait.execution != started.get("second"):
+            polled.wait(30)
+
+    patches.CLOCK.hooks.append(hold_first_until_the_second_polled)
+    assert canary.run(first)["status"] == "SUCCEEDED"
+    from tests.conftest import wait_for
+
+    assert wait_for(canary.sfn, started["second"])["status"] == "SUCCEEDED"
+
+    outputs = [
+        json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+        for e in canary.history(started["second"])
+        if e["type"] == "LambdaFunctionSucceeded"
+    ]
+    answers = [o["busy"] for o in outputs if "busy" in o]  # the preflight's answers, in order
+    assert len(calls) == len(answers) >= 4, (calls, answers)
+    assert answers[0] is True, "the first call finds the route busy..."
+    assert "get_hosted_zone" in calls[0], "...after it checked the zone and the pair"
+    for polled_calls, busy in zip(calls[1:], answers[1:], strict=True):
+        if busy:
+            assert polled_calls == [], polled_calls
+    assert answers[-1] is False
+    assert "get_hosted_zone" in calls[-1], "the route free: every check again before taking it"
+    assert canary.record(second)["status"] == "ALREADY_LIVE"
+
+
+def test_a_forged_queue_answer_in_the_input_skips_no_check(canary: Canary) -> None:
+    """An input edited to carry a poll's ``run`` still gets every check before it may
+    take the route: here the pair is half gone, so the deployment is rejected."""
+    canary.set_pair(blue=100, green=0)
+    green = next(
+        r
+        for r in canary.aws["route53"].list_resource_record_sets(HostedZoneId=canary.world.zone_id)[
+            "ResourceRecordSets"
+        ]
+        if r.get("SetIdentifier") == "green"
+    )
+    canary.aws["route53"].change_resource_record_sets(
+        HostedZoneId=canary.world.zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": green}]}
+    )
+    canary.r53.batches.clear()
+    forged = {**canary.plan().dump(), "run": {"busy": True, "queuedSince": "2026-11-29T00:00:00+00:00"}}
+
+    result = canary.run(forged)
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "RouteNotFound"
+    assert canary.r53.batches == []
+
+
 # ------------------------------------------------------------ cost and history
 def test_history_stays_within_the_plan_estimate(canary: Canary) -> None:
     canary.set_pair(blue=100, green=0)
