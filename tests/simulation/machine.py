@@ -99,6 +99,7 @@ class Stats:
     actions: int = 0
     shortest: int = 0  # the fewest actions a sequence ran
     short: int = 0  # sequences that ran fewer than ``steps`` actions (hypothesis cut them short)
+    full: int = 0  # sequences that ran ``steps`` actions
     faults: int = 0
     executions: int = 0
     weight_changes: int = 0
@@ -116,6 +117,7 @@ class Stats:
         if self.current:
             self.shortest = _fewest(self.shortest, self.current)
             self.short += self.current < self.steps
+            self.full += self.current >= self.steps
             self.current = 0
 
     def count(self, rule_name: str) -> None:
@@ -131,7 +133,7 @@ class Stats:
 
     def as_dict(self) -> dict[str, Any]:
         self.end_sequence()
-        return {k: v for k, v in asdict(self).items() if k not in ("started", "current", "steps")}
+        return {k: v for k, v in asdict(self).items() if k not in ("started", "current")}
 
     @classmethod
     def total(cls, shards: list[dict[str, Any]]) -> Stats:
@@ -144,6 +146,8 @@ class Stats:
                         total.rules[rule_name] = total.rules.get(rule_name, 0) + n
                 elif name == "shortest":
                     total.shortest = _fewest(total.shortest, value)
+                elif name == "steps":
+                    total.steps = max(total.steps, value)
                 else:
                     setattr(total, name, getattr(total, name) + value)
         return total
@@ -154,8 +158,8 @@ class Stats:
         per_sequence = self.actions / self.sequences if self.sequences else 0.0
         lines = [
             "weightshift simulation summary" + (f" ({heading})" if heading else ""),
-            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min; "
-            f"{self.short} cut short by hypothesis)",
+            f"  sequences:        {self.sequences} ({self.sequences * per_min:.0f}/min): {self.full} of "
+            f"{self.steps} actions, {self.short} cut short by hypothesis",
             f"  actions:          {self.actions} ({self.actions * per_min:.0f}/min; "
             f"{per_sequence:.1f} a sequence, at least {self.shortest})",
             f"  faults injected:  {self.faults}",
