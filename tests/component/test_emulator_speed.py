@@ -111,3 +111,39 @@ def test_the_action_lookup_and_user_agent_give_what_the_originals_give() -> None
             assert botocore_useragent.sanitize_user_agent_string_component(raw, allow_hash) == original_sanitize(
                 raw, allow_hash
             )
+
+
+def _raise_nested(depth: int, chained: bool) -> None:
+    if depth:
+        _raise_nested(depth - 1, chained)
+    _raise(chained)
+
+
+def _raise(chained: bool) -> None:
+    try:
+        {}["missing"]
+    except KeyError as err:
+        if chained:
+            raise ValueError("wrapped") from err
+        raise
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 5])
+@pytest.mark.parametrize("chained", [False, True])
+def test_an_error_payloads_stack_trace_is_the_full_formattings_last_lines(depth: int, chained: bool) -> None:
+    import traceback
+
+    with pytest.raises((KeyError, ValueError)) as caught:
+        _raise_nested(depth, chained)
+    with pytest.raises((KeyError, ValueError)) as direct:
+        _raise(chained)
+    assert patches.stack_trace(direct.value) == traceback.format_exception(direct.value)[-3:]
+    assert patches.stack_trace(caught.value) == traceback.format_exception(caught.value)[-3:]
+
+
+def test_a_definition_is_kept_pickled_and_each_execution_gets_its_own_program() -> None:
+    definition = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    first, second = patches.program_for(definition), patches.program_for(definition)
+    assert isinstance(patches._PROGRAMS[definition], bytes)
+    assert first is not second
+    assert type(first) is type(second)

@@ -209,7 +209,7 @@ def installed_stack() -> Iterator[Stack]:
         for side, group in (("blue", world.blue_tg_arn), ("green", world.green_tg_arn)):
             health = aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
             stack.targets[side] = [d["Target"] for d in health]
-        gc.freeze()
+        gc.freeze()  # the installed stack lives as long as the process: out of the GC's full passes
         try:
             yield stack
         finally:

@@ -44,9 +44,10 @@ internal that fails loudly if an upgrade moves it.
   spelling, and the service name again for an error botocore does not model). AWS
   names it ``Route53.ThrottlingException``; named here as AWS does.
 - ASL parse cache: moto's engine parses the definition with ANTLR for every execution
-  (~75 ms, far more under thread contention). Each distinct definition is parsed once;
-  every execution gets a deep copy of that pristine program (~5 ms), as fresh as a
-  parse: components carry per-execution state (a retrier's attempt count).
+  (~75 ms, far more under thread contention). Each distinct definition is parsed once
+  and kept pickled; every execution unpickles its own copy of that pristine program
+  (~1.3 ms), as fresh as a parse: components carry per-execution state (a retrier's
+  attempt count).
 - Engine clients: moto's engine builds a new boto3 client for every Lambda and aws-sdk
   task (~8 ms each). One client per (service, region, endpoint) serves them all: the
   same configuration (no retries, so no retry state to share), and botocore clients
@@ -60,8 +61,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import itertools
 import json
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -278,9 +281,10 @@ def environment(extra: dict[str, str]) -> Iterator[None]:
     raises KeyError in that thread. Values that were there are put back at once.
     """
     with _ENV_LOCK:
-        saved = {k: os.environ[k] for k in extra if k in os.environ}
-        _ADDED.update(k for k in extra if k not in os.environ)
-        os.environ.update({k: str(v) for k, v in extra.items()})
+        changed = {k: str(v) for k, v in extra.items() if os.environ.get(k) != str(v)}  # each set is a putenv
+        saved = {k: os.environ[k] for k in changed if k in os.environ}
+        _ADDED.update(k for k in changed if k not in os.environ)
+        os.environ.update(changed)
         try:
             yield
         finally:
@@ -298,6 +302,23 @@ def cleanup_environment() -> None:
 def resolve_handler(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, attr = handler.rpartition(".")
     return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+
+
+def stack_trace(exc: BaseException) -> list[str]:
+    """The last lines of the formatted traceback, as the emulator's error payload carries
+    them: ``traceback.format_exception(exc)[-3:]``, formatting only the frames that end
+    up in them (formatting every frame, with 3.11's caret anchors, parses each one's
+    source). Recursion near the end (repeated frames, which the formatting folds into
+    "[Previous line repeated ...]") takes the full formatting."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    tail = frames[-4:]
+    if any(a == b for a, b in itertools.pairwise(tail)):
+        return traceback.format_exception(exc)[-3:]
+    return traceback.format_exception(exc, limit=-2)[-3:]
 
 
 def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
@@ -325,7 +346,7 @@ def run_handler(fn: Any, body: Any, response_headers: dict[str, Any]) -> bytes:
                 {
                     "errorType": getattr(exc, "error_type", type(exc).__name__),
                     "errorMessage": str(exc),
-                    "stackTrace": traceback.format_exception(exc)[-3:],
+                    "stackTrace": stack_trace(exc),
                 }
             ).encode()
     return json.dumps(result).encode()
@@ -531,20 +552,28 @@ def _sdk_exception_name(norm_service_name: str, ex: Exception) -> str:
 
 
 # ---------------------------------------------------------- ASL parse cache
-_PROGRAMS: dict[str, Any] = {}  # definition text -> the program parsed from it, never evaluated
+_PROGRAMS: dict[str, bytes | Any] = {}  # definition text -> its one parse, pickled (else the parse itself)
 _PROGRAMS_LOCK = threading.Lock()
 
 
 def program_for(definition: str) -> Any:
-    """A fresh program for one execution: a deep copy of the one parse of ``definition``
-    (a copy, never the parsed program itself: its components keep per-execution state)."""
+    """A fresh program for one execution, from the one parse of ``definition`` (a copy,
+    never the parsed program itself: its components keep per-execution state). The parse
+    is kept pickled: unpickling makes the same fresh object graph as a deep copy, ~12x
+    faster (~1.3 ms against ~15 ms for Weightshift's definition); a parse that does not
+    pickle is deep-copied instead."""
     with _PROGRAMS_LOCK:
         pristine = _PROGRAMS.get(definition)
     if pristine is None:
-        pristine = AmazonStateLanguageParser.parse(definition)[0]  # raises, and caches nothing, if invalid
+        parsed = AmazonStateLanguageParser.parse(definition)[0]  # raises, and caches nothing, if invalid
+        try:
+            pristine = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            pristine = parsed
         with _PROGRAMS_LOCK:
             pristine = _PROGRAMS.setdefault(definition, pristine)
-    return copy.deepcopy(pristine)
+    # S301: these bytes are our own pickle of our own parse, made just above, never read from outside
+    return pickle.loads(pristine) if isinstance(pristine, bytes) else copy.deepcopy(pristine)  # noqa: S301
 
 
 def _evaluation_entrypoint(self: Any) -> Any:
