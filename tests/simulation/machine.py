@@ -351,7 +351,7 @@ class Simulation(RuleBasedStateMachine):
         self.console_runs = 0
         self.settled = True
         self.initial: dict[str, int] = {}
-        self.listed: tuple[tuple[str, str], ...] | None = None  # the executions the last observe saw
+        self.listed: tuple[tuple[str, str, str], ...] | None = None  # the executions the last observe saw
         self.signals: list[Signals] = []
         self.targets_of: dict[str, str] = {}  # execution -> its target side, from its input
         self.explained: set[str] = set()  # ended executions whose error or cause was seen
@@ -395,15 +395,14 @@ class Simulation(RuleBasedStateMachine):
         if now == self.listed:
             return
         self.listed = now
-        for ex in self.stack.sfn.list_executions(stateMachineArn=sm)["executions"]:
-            arn = ex["executionArn"]
+        for arn, name, status in now:
             seen = self.executions.get(arn)
             if seen is None:
-                seen = ExecutionSeen(arn, ex["name"], "trigger", len(sim.OBSERVED.batches))
+                seen = ExecutionSeen(arn, name, "trigger", len(sim.OBSERVED.batches))
                 self.executions[arn] = seen
                 STATS.executions += 1
-            if seen.status == "RUNNING" and ex["status"] != "RUNNING":
-                seen.status = ex["status"]
+            if seen.status == "RUNNING" and status != "RUNNING":
+                seen.status = status
 
     def entered_promote(self, seen: ExecutionSeen) -> bool | None:
         """Whether an ended execution entered "Promote" (None while it runs), from its

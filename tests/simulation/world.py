@@ -135,13 +135,13 @@ def still_running(execution_arn: str) -> bool:
     return str(backend.describe_execution(execution_arn).status) == "RUNNING"
 
 
-def executions_now(state_machine_arn: str) -> tuple[tuple[str, str], ...]:
-    """Each execution's ARN and status, read from the engine's backend (emulator plumbing,
-    not an observation): what a ListExecutions would answer, so an unchanged answer can
-    be known without asking."""
+def executions_now(state_machine_arn: str) -> tuple[tuple[str, str, str], ...]:
+    """Each execution's ARN, name and status, newest first: what ListExecutions answers,
+    read from the engine's backend (its own listing), once per look."""
     backend = stepfunctions_parser_backends[ACCOUNT][REGION]
-    machine = backend.describe_state_machine(state_machine_arn)
-    return tuple((e.execution_arn, str(e.status)) for e in machine.executions)
+    listed, more = backend.list_executions(state_machine_arn, max_results=1000)
+    assert more is None, "over 1000 executions in one sequence"
+    return tuple((e.execution_arn, e.name, str(e.status)) for e in listed)
 
 
 def alarm_states(names: list[str]) -> dict[str, str]:
