@@ -47,14 +47,14 @@ matrix: $(STAMP) ## the whole fault matrix, every fault x every phase (make test
 	$(BIN)/python -m pytest -q -n 2 --dist load -rxs tests/workflow/test_fault_matrix.py
 
 # The simulation (issue 8): SIM_EXAMPLES sequences of SIM_STEPS actions each, in SIM_PROCS
-# processes (pytest-xdist): SIM_SHARDS tests (8 a process by default, so a process that is done
+# processes (pytest-xdist): SIM_SHARDS tests (16 a process by default, so a process that is done
 # early takes another), each running its part of the sequences from a seed derived from
 # SIM_SEED, summed into one summary at the end; a random seed unless SIM_SEED is given
 # (printed first, so any run can be repeated). SIM_PROCS=0: one process, no xdist.
 SIM_EXAMPLES ?= 1000
 SIM_STEPS ?= 20
 SIM_PROCS ?= 2
-SIM_SHARDS ?= $(shell expr 8 \* $(SIM_PROCS))
+SIM_SHARDS ?= $(shell expr 16 \* $(SIM_PROCS))
 ifndef SIM_SEED
 SIM_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
