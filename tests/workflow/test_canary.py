@@ -340,8 +340,8 @@ def test_bad_plan_is_rejected_with_no_dns_change(canary: Canary, mutate: Any, er
     assert canary.weights() == {"blue": 100, "green": 0}
 
 
-def test_half_a_pair_is_rejected_with_no_dns_change(canary: Canary) -> None:
-    canary.set_pair(blue=100, green=0)
+def delete_green_record(canary: Canary) -> None:
+    """Half the pair goes: the green record is deleted, blue stays."""
     green = next(
         r
         for r in canary.aws["route53"].list_resource_record_sets(HostedZoneId=canary.world.zone_id)[
@@ -352,6 +352,11 @@ def test_half_a_pair_is_rejected_with_no_dns_change(canary: Canary) -> None:
     canary.aws["route53"].change_resource_record_sets(
         HostedZoneId=canary.world.zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": green}]}
     )
+
+
+def test_half_a_pair_is_rejected_with_no_dns_change(canary: Canary) -> None:
+    canary.set_pair(blue=100, green=0)
+    delete_green_record(canary)
     canary.r53.batches.clear()
 
     result = canary.run(canary.plan())
@@ -535,16 +540,7 @@ def test_a_forged_queue_answer_in_the_input_skips_no_check(canary: Canary) -> No
     """An input edited to carry a poll's ``run`` still gets every check before it may
     take the route: here the pair is half gone, so the deployment is rejected."""
     canary.set_pair(blue=100, green=0)
-    green = next(
-        r
-        for r in canary.aws["route53"].list_resource_record_sets(HostedZoneId=canary.world.zone_id)[
-            "ResourceRecordSets"
-        ]
-        if r.get("SetIdentifier") == "green"
-    )
-    canary.aws["route53"].change_resource_record_sets(
-        HostedZoneId=canary.world.zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": green}]}
-    )
+    delete_green_record(canary)
     canary.r53.batches.clear()
     forged = {**canary.plan().dump(), "run": {"busy": True, "queuedSince": "2026-11-29T00:00:00+00:00"}}
 
