@@ -20,6 +20,11 @@ class InvalidEvent(WeightshiftError):
     """An incoming event is malformed or foreign."""
 
 
+class ConfigurationBroken(WeightshiftError):
+    """Something the stack names no longer exists (an alarm, a Route 53 health check, an
+    ECS service): found by preflight before any DNS change; the deployment is rejected."""
+
+
 class RouteNotFound(WeightshiftError):
     """The hosted zone or the weighted record pair is missing or not a weighted pair."""
 
@@ -42,6 +47,10 @@ class HealthGateFailed(WeightshiftError):
 
 class SignalUnavailable(WeightshiftError):
     """A health signal could not be read. Retried, then treated as a failure (fail closed)."""
+
+
+class ServiceNotFound(SignalUnavailable):
+    """An ECS service the stack names does not exist (or is not ACTIVE) in its cluster."""
 
 
 class DeadlineExceeded(WeightshiftError):

@@ -56,6 +56,8 @@ class Dns(Protocol):
 
     def change_weights(self, pair: RecordPair, weights: Weights, hosted_zone_id: str, comment: str) -> str: ...
 
+    def health_check_exists(self, health_check_id: str) -> bool: ...
+
     def create_pair(
         self,
         hosted_zone_id: str,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from weightshift import health, records
 from weightshift.adapters.route53 import RecordPair
 from weightshift.errors import (
+    ConfigurationBroken,
     DeadlineExceeded,
     DeploymentAlreadyRunning,
     ExecutionFinished,
@@ -28,6 +29,7 @@ from weightshift.errors import (
     RouteBusyTimeout,
     RouteLost,
     RouteNotFound,
+    ServiceNotFound,
     TargetNotReady,
 )
 from weightshift.models import Plan, SideSpec, Weights
@@ -126,6 +128,7 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
     route, now_iso = plan.route_key, _iso(inp.now)
     ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
+    check_configuration(plan, ports)  # after the claim: the rejection is recorded on it
     busy = _acquire(plan, inp, ports)
     if busy is not None:
         return busy
@@ -164,6 +167,35 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         email=False,
     )
     return {"busy": False, "alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
+
+
+def check_configuration(plan: Plan, ports: WorkflowPorts) -> None:
+    """What the stack names still exists: each configured alarm, each Route 53 health
+    check, both ECS services. A name deleted or renamed since the deploy rejects the
+    deployment here, with the parameter and the value, before any DNS change (the gate
+    would find a missing alarm only after the first shift)."""
+    problems = [
+        f"alarm {name!r} (AlarmNames) does not exist"
+        for name, state in ports.cloudwatch.alarm_states(plan.health.alarm_names).items()
+        if state == "MISSING"
+    ]
+    for side in (plan.target, plan.live):
+        prefix = side.color.capitalize()
+        if side.health_check_id and not ports.route53.health_check_exists(side.health_check_id):
+            problems.append(f"Route 53 health check {side.health_check_id!r} ({prefix}HealthCheckId) does not exist")
+        try:
+            ports.ecs_elb.service(plan.cluster_name, side.service_name)
+        except ServiceNotFound:
+            problems.append(
+                f"ECS service {side.service_name!r} ({prefix}ServiceName) does not exist in cluster "
+                f"{plan.cluster_name!r} (ClusterName)"
+            )
+    if problems:
+        raise ConfigurationBroken(
+            "the stack's configuration no longer matches the account: "
+            + "; ".join(problems)
+            + ". Nothing in DNS was changed; fix the resource or update the stack's parameters, then re-run"
+        )
 
 
 def _poll_in_line(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any] | None:

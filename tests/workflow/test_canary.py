@@ -255,9 +255,18 @@ def test_lambda_that_keeps_crashing_fails_back(canary: Canary) -> None:
 
 
 def test_unreadable_signal_fails_closed_after_retries(canary: Canary) -> None:
+    """The health check goes after preflight checked it (a missing one before the first
+    shift is a ConfigurationBroken rejection, tests/workflow/test_configuration.py)."""
     canary.set_pair(blue=100, green=0)
-    canary.aws["route53"].delete_health_check(HealthCheckId=canary.world.green_health_check)
 
+    deleted: list[str] = []
+
+    def delete_at_the_first_bake(wait: patches.Wait) -> None:
+        if wait.state == "Bake and watch health" and not deleted:
+            deleted.append(canary.world.green_health_check)
+            canary.aws["route53"].delete_health_check(HealthCheckId=canary.world.green_health_check)
+
+    patches.CLOCK.hooks.append(delete_at_the_first_bake)
     result = canary.run(canary.plan())
 
     assert result["status"] == "FAILED"

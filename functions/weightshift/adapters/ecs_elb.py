@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from weightshift.adapters.aws import error_code
-from weightshift.errors import RouteNotFound, SignalUnavailable
+from weightshift.errors import RouteNotFound, ServiceNotFound, SignalUnavailable
 from weightshift.models import EcsDeployment
 
 
@@ -44,7 +44,7 @@ class EcsElb:
             raise SignalUnavailable(f"ECS DescribeServices {cluster}/{service}: {error_code(exc)}") from exc
         found = [s for s in resp.get("services", []) if s.get("status", "ACTIVE") == "ACTIVE"]
         if not found:
-            raise SignalUnavailable(f"ECS service {service} not found in cluster {cluster}")
+            raise ServiceNotFound(f"ECS service {service} not found in cluster {cluster}")
         svc = found[0]
         listed = tuple(
             EcsDeployment(

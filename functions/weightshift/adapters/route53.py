@@ -169,6 +169,16 @@ class Route53:
             _raise_domain(exc, "reading the change status")
             raise
 
+    def health_check_exists(self, health_check_id: str) -> bool:
+        """False only when Route 53 says there is no such check (any other error raises)."""
+        try:
+            self._r53.get_health_check_status(HealthCheckId=health_check_id)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchHealthCheck":
+                return False
+            raise SignalUnavailable(f"Route 53 health check {health_check_id}: {error_code(exc)}") from exc
+        return True
+
     def health_check_healthy_fraction(self, health_check_id: str) -> float:
         try:
             obs = self._r53.get_health_check_status(HealthCheckId=health_check_id)["HealthCheckObservations"]
