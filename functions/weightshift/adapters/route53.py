@@ -170,12 +170,15 @@ class Route53:
             raise
 
     def health_check_exists(self, health_check_id: str) -> bool:
-        """False only when Route 53 says there is no such check (any other error raises)."""
+        """False only when Route 53 says there is no such check (any other error raises;
+        a throttle as Route53Throttled, which the workflow retries with backoff)."""
         try:
             self._r53.get_health_check_status(HealthCheckId=health_check_id)
         except ClientError as exc:
             if error_code(exc) == "NoSuchHealthCheck":
                 return False
+            if error_code(exc) == "Throttling":
+                raise Route53Throttled(f"Route 53 throttled GetHealthCheckStatus {health_check_id}") from exc
             raise SignalUnavailable(f"Route 53 health check {health_check_id}: {error_code(exc)}") from exc
         return True
 
