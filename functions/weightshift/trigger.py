@@ -28,7 +28,7 @@ from weightshift.decisions import (
 )
 from weightshift.errors import InvalidPlan, RouteNotFound, SignalUnavailable
 from weightshift.models import EcsTaskEvent, Plan
-from weightshift.plan import build_plan
+from weightshift.plan import build_plan, deployment_id_for
 from weightshift.ports import Dns, Executions, RecordStore, Services
 from weightshift.records import DeploymentRecord, Status
 from weightshift.settings import Resources, RouteConfig
@@ -38,7 +38,7 @@ from weightshift.settings import Resources, RouteConfig
 class Outcome:
     """One decision about one event: what the log line and the metric say."""
 
-    decision: str  # started | resumed | duplicate | ignored | stale | superseded+started
+    decision: str  # started | resumed | duplicate | ignored | stale | rejected
     reason: str
     deployment_id: str | None = None
     execution_arn: str | None = None
@@ -80,7 +80,7 @@ def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPo
     try:
         plan = build_plan(config, candidate.target, candidate.ecs_deployment, candidate.task_definition_arn)
     except InvalidPlan as exc:
-        return Outcome("ignored", "invalid-configuration", detail=str(exc))
+        return _unplannable(candidate, config, resources, ports, str(exc))
 
     if not ports.deployments.note_task_version(candidate.task_arn, candidate.version, int(now.timestamp())):
         return Outcome(
@@ -102,6 +102,24 @@ def handle(raw: Any, config: RouteConfig, resources: Resources, ports: TriggerPo
             return Outcome("ignored", replacement.reason, plan.deployment_id, detail=replacement.detail)
 
     return _claim_and_start(plan, candidate, resources, ports, now)
+
+
+def _unplannable(
+    candidate: Candidate, config: RouteConfig, resources: Resources, ports: TriggerPorts, reason: str
+) -> Outcome:
+    """The stack's configuration cannot plan this release (a schedule edited out of shape,
+    say): never an ignored event. Start the deployment's execution anyway, named as
+    always (every duplicate event starts the same one: same name, same input), with an
+    input that only says why; preflight rejects it with that reason before any DNS change,
+    and the rejection is notified. The console shows a failed execution, not silence."""
+    deployment_id = deployment_id_for(config, candidate.target, candidate.ecs_deployment)
+    body = {
+        "deploymentId": deployment_id,
+        "ecsDeployment": candidate.ecs_deployment,
+        "invalidConfiguration": reason,
+    }
+    arn = ports.sfn.start(resources.state_machine_arn, deployment_id, json.dumps(body, sort_keys=True))
+    return Outcome("rejected", "invalid-configuration", deployment_id, arn, detail=reason)
 
 
 def _traffic_check(candidate: Candidate, config: RouteConfig, ports: TriggerPorts) -> Ignore | None:

@@ -29,7 +29,6 @@ from weightshift.errors import (
     RouteBusyTimeout,
     RouteLost,
     RouteNotFound,
-    ServiceNotFound,
     TargetNotReady,
 )
 from weightshift.models import Plan, SideSpec, Weights
@@ -109,6 +108,12 @@ def _iso(now: datetime) -> str:
 # ------------------------------------------------------------------ preflight
 def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     """Check everything that can be checked without touching DNS, then claim the route."""
+    unplannable = inp.state.get("invalidConfiguration")
+    if unplannable:  # the trigger could not plan this release from the stack's configuration
+        raise ConfigurationBroken(
+            f"the stack's configuration cannot plan deployment {inp.state.get('deploymentId')}: {unplannable}. "
+            "Nothing in DNS was changed; fix the stack's parameters (sam deploy), then release again"
+        )
     forged = sorted(set(inp.state) & (WORKFLOW_KEYS - {"run"}))
     if forged:
         raise InvalidPlan(f"the execution input carries {', '.join(forged)}, which only the workflow itself writes")
@@ -128,7 +133,8 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
     route, now_iso = plan.route_key, _iso(inp.now)
     ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
-    check_configuration(plan, ports)  # after the claim: the rejection is recorded on it
+    if "run" not in inp.state:  # once, at the first call (after the claim, which records a rejection)
+        check_configuration(plan, ports)
     busy = _acquire(plan, inp, ports)
     if busy is not None:
         return busy
@@ -173,23 +179,26 @@ def check_configuration(plan: Plan, ports: WorkflowPorts) -> None:
     """What the stack names still exists: each configured alarm, each Route 53 health
     check, both ECS services. A name deleted or renamed since the deploy rejects the
     deployment here, with the parameter and the value, before any DNS change (the gate
-    would find a missing alarm only after the first shift)."""
+    would find a missing alarm only after the first shift). At an execution's first call:
+    a deployment that waited in line is checked again by readiness (its service) and the
+    gate (alarms, health checks), which fail closed."""
     problems = [
         f"alarm {name!r} (AlarmNames) does not exist"
         for name, state in ports.cloudwatch.alarm_states(plan.health.alarm_names).items()
         if state == "MISSING"
     ]
-    for side in (plan.target, plan.live):
+    sides = (plan.target, plan.live)
+    for side in sides:
         prefix = side.color.capitalize()
         if side.health_check_id and not ports.route53.health_check_exists(side.health_check_id):
             problems.append(f"Route 53 health check {side.health_check_id!r} ({prefix}HealthCheckId) does not exist")
-        try:
-            ports.ecs_elb.service(plan.cluster_name, side.service_name)
-        except ServiceNotFound:
-            problems.append(
-                f"ECS service {side.service_name!r} ({prefix}ServiceName) does not exist in cluster "
-                f"{plan.cluster_name!r} (ClusterName)"
-            )
+    missing = ports.ecs_elb.missing_services(plan.cluster_name, [s.service_name for s in sides])
+    problems += [
+        f"ECS service {s.service_name!r} ({s.color.capitalize()}ServiceName) does not exist in cluster "
+        f"{plan.cluster_name!r} (ClusterName)"
+        for s in sides
+        if s.service_name in missing
+    ]
     if problems:
         raise ConfigurationBroken(
             "the stack's configuration no longer matches the account: "
@@ -738,6 +747,14 @@ def reject(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     try:
         plan = inp.plan
     except InvalidPlan as exc:  # not a plan this stack accepts: no record of ours to touch
+        deployment_id = inp.state.get("deploymentId")
+        if inp.state.get("invalidConfiguration") and isinstance(deployment_id, str):
+            # A release the trigger could not plan: say so (an edited console input is not notified).
+            ports.notifier.publish(
+                "rejected",
+                f"Weightshift: canary not started ({error})",
+                {"deploymentId": deployment_id, "error": error, "reason": cause},
+            )
         return {"error": error, "cause": f"{cause} ({exc})"}
     now_iso = _iso(inp.now)
     ports.deployments.apply(

@@ -74,6 +74,10 @@ class FakeDns:
             raise RouteNotFound("changing weights: the records already exist (InvalidChangeBatch)")
         return self._apply(weights)
 
+    def health_check_exists(self, health_check_id: str) -> bool:
+        self.faults.check("health_check_exists", health_check_id)
+        return health_check_id in self.health_checks
+
     def health_check_healthy_fraction(self, health_check_id: str) -> float:
         self.faults.check("health_check_healthy_fraction", health_check_id)
         if health_check_id not in self.health_checks:
@@ -110,11 +114,16 @@ class FakeServices:
 
     services: dict[str, ServiceState] = field(default_factory=dict)
     groups: dict[str, list[TargetGroupHealth]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # services that no longer exist
     faults: Faults = field(default_factory=Faults)
 
     def service(self, cluster: str, service: str) -> ServiceState:
         self.faults.check("service", cluster, service)
         return self.services.get(service, ServiceState(running=2, desired=2, deployments=1))
+
+    def missing_services(self, cluster: str, services: list[str]) -> list[str]:
+        self.faults.check("missing_services", cluster, services)
+        return [name for name in services if name in self.deleted]
 
     def target_groups(self, load_balancer_arn: str) -> list[TargetGroupHealth]:
         self.faults.check("target_groups", load_balancer_arn)

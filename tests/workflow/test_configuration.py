@@ -5,13 +5,18 @@ record with the reason, a "rejected" notification, and no DNS change."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from samtranslator.yaml_helper import yaml_parse
 from weightshift_emulator import faults
 
 from tests.workflow.conftest import Canary
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 def delete_alarm(canary: Canary) -> None:
@@ -64,3 +69,50 @@ def test_a_configuration_that_still_matches_passes_the_check(canary: Canary) -> 
     result = canary.run(canary.plan("green", "ecs-svc/9102"))
 
     assert result["status"] == "SUCCEEDED", result.get("cause")
+
+
+def test_a_release_the_stack_cannot_plan_is_a_failed_and_notified_execution(
+    canary_factory: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A schedule that deploys but cannot be planned (decreasing): the release starts its
+    execution anyway, which preflight rejects with the reason; a duplicate delivery
+    starts the same execution, not a second one."""
+    from weightshift_emulator.world import task_event
+
+    from tests.conftest import wait_for
+
+    canary = canary_factory(Schedule="50,10,100")
+    canary.set_pair(blue=100, green=0)
+    canary.r53.batches.clear()
+    faults.PUBLISHED.clear()
+    event = task_event(canary.world, "green", "0fe1d2c3b4a59687", "ecs-svc/9201", version=3)
+
+    first = canary.invoke("TriggerFunction", event)
+    again = canary.invoke("TriggerFunction", event)  # EventBridge delivers at least once
+
+    assert (first["decision"], first["reason"]) == ("rejected", "invalid-configuration")
+    assert again["execution_arn"] == first["execution_arn"]
+    result = wait_for(canary.sfn, first["execution_arn"])
+    assert result["status"] == "FAILED"
+    assert result["error"] == "ConfigurationBroken"
+    assert "cannot plan deployment" in result["cause"]
+    assert len(canary.sfn.list_executions(stateMachineArn=canary.installed.state_machine_arn)["executions"]) == 1
+    assert canary.r53.batches == []
+    assert canary.weights() == {"blue": 100, "green": 0}
+    told = {p.service for p in faults.PUBLISHED if p.deployment_id == first["deployment_id"] and p.kind == "rejected"}
+    assert told == {"events", "sns"}
+    # The metric the stack's InvalidConfigurationAlarm watches: same name, namespace and dimensions.
+    emitted = [
+        line
+        for line in (json.loads(raw) for raw in capsys.readouterr().out.splitlines() if raw.startswith('{"_aws"'))
+        if "InvalidConfiguration" in line
+    ]
+    assert len(emitted) == 2, emitted  # one a delivery
+    alarm = yaml_parse(TEMPLATE.read_text())["Resources"]["InvalidConfigurationAlarm"]["Properties"]
+    (directive,) = emitted[0]["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == alarm["Namespace"]
+    assert [m["Name"] for m in directive["Metrics"]] == [alarm["MetricName"]]
+    (dimensions,) = directive["Dimensions"]  # a set of names, in CloudWatch's eyes
+    assert sorted(dimensions) == sorted(d["Name"] for d in alarm["Dimensions"])
+    assert emitted[0]["service"] == "weightshift"
+    assert emitted[0]["stack"] == canary.installed.env("TriggerFunction")["STACK_NAME"] != ""

@@ -74,6 +74,16 @@ class EcsElb:
         except ClientError as exc:
             raise SignalUnavailable(f"target health of {load_balancer_arn}: {error_code(exc)}") from exc
 
+    def missing_services(self, cluster: str, services: list[str]) -> list[str]:
+        """The named services that do not exist (or are not ACTIVE) in the cluster, in one
+        DescribeServices call (it takes up to 10)."""
+        try:
+            resp = self._ecs.describe_services(cluster=cluster, services=services)
+        except ClientError as exc:
+            raise SignalUnavailable(f"ECS DescribeServices {cluster}: {error_code(exc)}") from exc
+        active = {s.get("serviceName") for s in resp.get("services", []) if s.get("status", "ACTIVE") == "ACTIVE"}
+        return [name for name in services if name not in active]
+
     def alias_target(self, load_balancer_arn: str) -> dict[str, str]:
         """DNSName and CanonicalHostedZoneId, for an alias record to the ALB."""
         try:

@@ -22,6 +22,7 @@ METRIC_BY_DECISION = {
     "duplicate": "DuplicateEvent",
     "stale": "StaleEvent",
     "ignored": "EventIgnored",
+    "rejected": "InvalidConfiguration",
 }
 
 
@@ -42,6 +43,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if outcome.deployment_id:
         logger.set_correlation_id(outcome.deployment_id)
     logger.info(f"trigger decision: {outcome.decision} ({outcome.reason})", extra=outcome.log_fields())
+    if outcome.decision == "rejected":  # the stack's InvalidConfigurationAlarm watches this stack's count
+        logger.error("a release could not be planned from the stack's configuration", extra=outcome.log_fields())
+        metrics.add_dimension(name="stack", value=os.environ.get("STACK_NAME", ""))
     metrics.add_metric(name=METRIC_BY_DECISION[outcome.decision], unit=MetricUnit.Count, value=1)
     if outcome.detail.startswith("superseded"):
         metrics.add_metric(name="DeploymentSuperseded", unit=MetricUnit.Count, value=1)
