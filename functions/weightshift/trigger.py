@@ -111,8 +111,13 @@ def _unplannable(
     say): never an ignored event. Start the deployment's execution anyway, named as
     always (every duplicate event starts the same one: same name, same input), with an
     input that only says why; preflight rejects it with that reason before any DNS change,
-    and the rejection is notified. The console shows a failed execution, not silence."""
+    and the rejection is notified. The console shows a failed execution, not silence.
+    Only for a release: an event of the side that already carries all traffic (a scale-out)
+    is ignored, as with any configuration."""
     deployment_id = deployment_id_for(config, candidate.target, candidate.ecs_deployment)
+    scale_out = _traffic_check(candidate, config, ports)
+    if isinstance(scale_out, Ignore):
+        return Outcome("ignored", scale_out.reason, deployment_id, detail=scale_out.detail)
     body = {
         "deploymentId": deployment_id,
         "ecsDeployment": candidate.ecs_deployment,

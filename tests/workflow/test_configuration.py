@@ -114,5 +114,11 @@ def test_a_release_the_stack_cannot_plan_is_a_failed_and_notified_execution(
     assert [m["Name"] for m in directive["Metrics"]] == [alarm["MetricName"]]
     (dimensions,) = directive["Dimensions"]  # a set of names, in CloudWatch's eyes
     assert sorted(dimensions) == sorted(d["Name"] for d in alarm["Dimensions"])
+
+    # A scale-out of the side that carries all traffic is no release: ignored, as always.
+    scale_out = task_event(canary.world, "blue", "1fe1d2c3b4a59687", "ecs-svc/9202", version=3)
+    outcome = canary.invoke("TriggerFunction", scale_out)
+    assert outcome["decision"] == "ignored"
+    assert len(canary.sfn.list_executions(stateMachineArn=canary.installed.state_machine_arn)["executions"]) == 1
     assert emitted[0]["service"] == "weightshift"
     assert emitted[0]["stack"] == canary.installed.env("TriggerFunction")["STACK_NAME"] != ""
