@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from weightshift.adapters.ecs_elb import ServiceState, TargetGroupHealth
 from weightshift.adapters.route53 import RecordPair
 from weightshift.models import Plan, SideSpec, Weights
+from weightshift.ownership import Owner
 from weightshift.records import Change, Claim, DeploymentRecord, LockHolder
 
 
@@ -57,6 +58,8 @@ class Dns(Protocol):
     def change_weights(self, pair: RecordPair, weights: Weights, hosted_zone_id: str, comment: str) -> str: ...
 
     def health_check_exists(self, health_check_id: str) -> bool: ...
+
+    def owner(self, hosted_zone_id: str, record_name: str) -> Owner | None: ...
 
     def create_pair(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -58,6 +59,8 @@ class RouteConfig(BaseModel):
     min_requests: int = Field(default=50, ge=1)
     max_error_rate_ratio: float = Field(default=2.0, gt=0)
     max_polls_without_traffic: int = Field(default=0, ge=0)
+    # The stack's ARN (the template's STACK_ID): the owner its record's ownership record must name.
+    stack_id: str | None = None
 
     @field_validator("alarm_names", mode="before")
     @classmethod
@@ -66,7 +69,7 @@ class RouteConfig(BaseModel):
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
 
-    @field_validator("blue_health_check_id", "green_health_check_id", "cluster_arn", mode="before")
+    @field_validator("blue_health_check_id", "green_health_check_id", "cluster_arn", "stack_id", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
@@ -144,6 +147,32 @@ ENV_NAMES = {
     "min_requests": "MIN_REQUESTS",
     "max_error_rate_ratio": "MAX_ERROR_RATE_RATIO",
     "max_polls_without_traffic": "MAX_POLLS_WITHOUT_TRAFFIC",
+    "stack_id": "STACK_ID",
+}
+
+
+# The template's parameter of each field: what the deploy-time check's properties are keyed by.
+PARAMETER_NAMES = {
+    "cluster_name": "ClusterName",
+    "blue_service_name": "BlueServiceName",
+    "green_service_name": "GreenServiceName",
+    "hosted_zone_id": "HostedZoneId",
+    "record_name": "RecordName",
+    "blue_load_balancer_arn": "BlueLoadBalancerArn",
+    "green_load_balancer_arn": "GreenLoadBalancerArn",
+    "blue_set_identifier": "BlueSetIdentifier",
+    "green_set_identifier": "GreenSetIdentifier",
+    "schedule": "Schedule",
+    "step_interval_seconds": "StepIntervalSeconds",
+    "poll_seconds": "HealthPollSeconds",
+    "readiness_timeout_seconds": "ReadinessTimeoutSeconds",
+    "route_busy_timeout_seconds": "RouteBusyTimeoutSeconds",
+    "alarm_names": "AlarmNames",
+    "blue_health_check_id": "BlueHealthCheckId",
+    "green_health_check_id": "GreenHealthCheckId",
+    "min_requests": "MinRequests",
+    "max_error_rate_ratio": "MaxErrorRateRatio",
+    "max_polls_without_traffic": "MaxPollsWithoutTraffic",
 }
 
 
@@ -175,6 +204,15 @@ def load_route_config(environ: Mapping[str, str]) -> RouteConfig:
         return RouteConfig.model_validate(_read(ENV_NAMES, environ))
     except ValidationError as exc:
         raise InvalidPlan(f"bad Weightshift configuration: {_explain(exc, ENV_NAMES)}") from exc
+
+
+def load_parameters(values: Mapping[str, Any]) -> RouteConfig:
+    """The configuration from the template's parameters by name (the deploy-time check's
+    custom resource properties, which CloudFormation passes as strings)."""
+    try:
+        return RouteConfig.model_validate(_read(PARAMETER_NAMES, {k: str(v) for k, v in values.items()}))
+    except ValidationError as exc:
+        raise InvalidPlan(_explain(exc, PARAMETER_NAMES)) from exc
 
 
 def load_trigger_config(environ: Mapping[str, str]) -> RouteConfig:

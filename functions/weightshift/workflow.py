@@ -33,6 +33,7 @@ from weightshift.errors import (
 )
 from weightshift.models import Plan, SideSpec, Weights
 from weightshift.observability import logger
+from weightshift.ownership import not_owned_reason
 from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
 from weightshift.records import DeploymentRecord, Status
@@ -134,7 +135,7 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     route, now_iso = plan.route_key, _iso(inp.now)
     ports.deployments.claim(plan, plan.deployment_id, now_iso)  # a console re-run has no trigger claim
     if "run" not in inp.state:  # once, at the first call (after the claim, which records a rejection)
-        check_configuration(plan, ports)
+        check_configuration(plan, ports, inp.config.stack_id)
     busy = _acquire(plan, inp, ports)
     if busy is not None:
         return busy
@@ -175,11 +176,13 @@ def preflight(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     return {"busy": False, "alreadyLive": False, "deadline": _iso(deadline), "ttlSeconds": ttl}
 
 
-def check_configuration(plan: Plan, ports: WorkflowPorts) -> None:
+def check_configuration(plan: Plan, ports: WorkflowPorts, stack_id: str | None) -> None:
     """What the stack names still exists: each configured alarm, each Route 53 health
     check, both ECS services. A name deleted or renamed since the deploy rejects the
     deployment here, with the parameter and the value, before any DNS change (the gate
-    would find a missing alarm only after the first shift). At an execution's first call:
+    would find a missing alarm only after the first shift). And the record must still be
+    this stack's (its ownership record names the stack): a claim removed by hand or taken
+    by another stack is a failure with the reason, never a silent takeover. At an execution's first call:
     a deployment that waited in line is checked again by readiness (its service) and the
     gate (alarms, health checks), which fail closed."""
     problems = [
@@ -193,6 +196,9 @@ def check_configuration(plan: Plan, ports: WorkflowPorts) -> None:
         if side.health_check_id and not ports.route53.health_check_exists(side.health_check_id):
             problems.append(f"Route 53 health check {side.health_check_id!r} ({prefix}HealthCheckId) does not exist")
     missing = ports.ecs_elb.missing_services(plan.cluster_name, [s.service_name for s in sides])
+    owner = ports.route53.owner(plan.hosted_zone_id, plan.record_name)
+    if owner is None or not stack_id or owner.stack_id != stack_id:
+        problems.append(not_owned_reason(plan.record_name, owner))
     problems += [
         f"ECS service {s.service_name!r} ({s.color.capitalize()}ServiceName) does not exist in cluster "
         f"{plan.cluster_name!r} (ClusterName)"

@@ -16,6 +16,7 @@ from weightshift.adapters.route53 import RecordPair
 from weightshift.adapters.stepfunctions import execution_arn_for
 from weightshift.errors import RouteNotFound, SignalUnavailable
 from weightshift.models import SideSpec, Weights, normalize_record_name
+from weightshift.ownership import Owner, owner_value, parse_owner
 
 from tests.fakes.faults import Faults, client_error
 
@@ -36,6 +37,11 @@ class FakeDns:
     health_checks: dict[str, float] = field(default_factory=dict)
     batches: list[Weights] = field(default_factory=list)  # every batch Route 53 accepted, in order
     faults: Faults = field(default_factory=Faults)
+    owner_stack: str | None = None  # the stack its ownership record names; None: no such record
+
+    def owner(self, hosted_zone_id: str, record_name: str) -> Owner | None:
+        self.faults.check("owner", hosted_zone_id, record_name)
+        return None if self.owner_stack is None else parse_owner([owner_value(self.owner_stack)])
 
     def check_zone(self, hosted_zone_id: str, record_name: str) -> None:
         self.faults.check("check_zone", hosted_zone_id)

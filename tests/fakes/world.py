@@ -46,6 +46,7 @@ class World:
             record_name=self.config.record_name,
             blue_id=self.config.blue_set_identifier,
             green_id=self.config.green_set_identifier,
+            owner_stack=self.config.stack_id,
         )
 
     @property

@@ -11,6 +11,8 @@ from weightshift.settings import RouteConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
+# The stack the unit tests' configurations belong to (the template's STACK_ID).
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/weightshift/0f5e6a10-0000-4000-8000-000000000001"
 
 
 def make_config(**overrides: Any) -> RouteConfig:
@@ -28,6 +30,7 @@ def make_config(**overrides: Any) -> RouteConfig:
         "poll_seconds": 15,
         "readiness_timeout_seconds": 600,
         "alarm_names": ["shop-green-5xx"],
+        "stack_id": STACK_ID,
     }
     values.update(overrides)
     return RouteConfig(**values)

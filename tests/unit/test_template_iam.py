@@ -15,6 +15,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 from weightshift.adapters.notify import EVENT_SOURCE
 from weightshift.adapters.route53 import PAIR_RECORD_TYPES
+from weightshift.ownership import OWNER_LABEL
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 TEMPLATE: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
@@ -40,8 +41,10 @@ def granting(action: str) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_record_change_is_limited_to_the_record_its_types_and_the_actions_the_code_uses() -> None:
     found = granting("route53:ChangeResourceRecordSets")
-    assert {owner for owner, _ in found} == {"ShiftFunction", "FailbackPolicy"}
+    assert {owner for owner, _ in found} == {"ShiftFunction", "FailbackPolicy", "ConfigurationCheckFunction"}
     for owner, statement in found:
+        if owner == "ConfigurationCheckFunction":
+            continue  # the ownership record, below
         condition = statement["Condition"]["ForAllValues:StringEquals"]
         assert condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == [{"Ref": "RecordName"}], owner
         assert tuple(condition["route53:ChangeResourceRecordSetsRecordTypes"]) == PAIR_RECORD_TYPES, owner
@@ -50,10 +53,25 @@ def test_every_record_change_is_limited_to_the_record_its_types_and_the_actions_
         assert actions == (["CREATE", "UPSERT"] if owner == "ShiftFunction" else ["UPSERT"]), owner
 
 
+def test_the_configuration_check_writes_only_the_ownership_record() -> None:
+    (statement,) = [
+        st for owner, st in granting("route53:ChangeResourceRecordSets") if owner == "ConfigurationCheckFunction"
+    ]
+    condition = statement["Condition"]["ForAllValues:StringEquals"]
+    assert condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == [
+        {"Fn::Sub": f"{OWNER_LABEL}.${{RecordName}}"}
+    ]
+    assert condition["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
+    # CREATE claims (fails when anyone owns it), DELETE releases (only the exact value); never UPSERT.
+    assert condition["route53:ChangeResourceRecordSetsActions"] == ["CREATE", "DELETE"]
+
+
 def test_the_code_writes_only_the_actions_the_template_allows() -> None:
     source = (TEMPLATE_PATH.parent / "functions" / "weightshift" / "adapters" / "route53.py").read_text()
     assert set(re.findall(r'"Action": "([A-Z]+)"', source)) == {"CREATE", "UPSERT"}
     assert '"Type": "A"' in source  # the pair it creates
+    # The ownership record: claimed with CREATE, released with DELETE, nothing else.
+    assert set(re.findall(r'_owner_change\("([A-Z]+)"', source)) == {"CREATE", "DELETE"}
 
 
 def test_events_are_put_only_under_the_notifiers_source() -> None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from samtranslator.yaml_helper import yaml_parse
-from weightshift_emulator import faults
+from weightshift.adapters.route53 import Route53
+from weightshift_emulator import faults, install
 
 from tests.workflow.conftest import Canary
 
@@ -31,14 +32,36 @@ def delete_service(canary: Canary) -> None:
     canary.aws["ecs"].delete_service(cluster=canary.world.cluster, service=canary.world.green_service, force=True)
 
 
+def remove_the_claim(canary: Canary) -> None:
+    """The ownership record deleted by hand (with the exact value, as Route 53 requires)."""
+    assert Route53(canary.aws["route53"]).release(canary.world.zone_id, canary.world.record_name, install.STACK_ID)
+
+
+def claimed_by_another_stack(canary: Canary) -> None:
+    remove_the_claim(canary)
+    assert Route53(canary.aws["route53"]).claim(canary.world.zone_id, canary.world.record_name, OTHER_STACK)
+
+
+OTHER_STACK = "arn:aws:cloudformation:eu-west-1:210987654321:stack/shop-copy/6f1d1c2e-0000-4000-8000-00000000beef"
+
+
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
         (delete_alarm, "(AlarmNames) does not exist"),
         (delete_health_check, "(GreenHealthCheckId) does not exist"),
         (delete_service, "(GreenServiceName) does not exist in cluster"),
+        (
+            remove_the_claim,
+            "shop.example.com is not claimed by this stack: its ownership record "
+            "_weightshift.shop.example.com. TXT is missing",
+        ),
+        (
+            claimed_by_another_stack,
+            "shop.example.com is managed by stack shop-copy in account 210987654321, region eu-west-1",
+        ),
     ],
-    ids=["alarm deleted", "health check deleted", "service deleted"],
+    ids=["alarm deleted", "health check deleted", "service deleted", "claim removed", "claimed by another stack"],
 )
 def test_a_resource_deleted_after_the_deploy_rejects_the_next_deployment_before_any_dns_change(
     canary: Canary, breakage: Callable[[Canary], Any], expected: str

@@ -20,6 +20,8 @@ from samtranslator.yaml_helper import yaml_parse
 from weightshift_emulator.world import ACCOUNT, REGION, ROOT
 
 STACK = "weightshift"
+# The stack id install() stands in for (what CloudFormation gives AWS::StackId).
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/0f5e6a10-0000-4000-8000-000000000001"
 
 
 def load_template() -> dict[str, Any]:
@@ -51,6 +53,7 @@ class _Resolver:
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
             "AWS::StackName": STACK,
+            "AWS::StackId": STACK_ID,
         }
         self.arns = arns
 
@@ -136,7 +139,19 @@ def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
         name=machine_name, definition=definition, roleArn=role, type=sm["Type"]
     )["stateMachineArn"]
     assert created == machine_arn, created
+    _claim_record(c, resolve.values)
     return Installed(table, topic, machine_arn, {k: f"{STACK}-{k}" for k in functions}, envs)
+
+
+def _claim_record(c: dict[str, Any], values: dict[str, str]) -> None:
+    """What the template's ConfigurationCheck does on create: this stack claims its record
+    (its ownership record names the stack). A zone that does not exist is left alone, for
+    the tests of a missing zone."""
+    from weightshift.adapters.route53 import Route53
+
+    dns = Route53(c["route53"])
+    if dns.zone_name(values["HostedZoneId"]) is not None:
+        dns.claim(values["HostedZoneId"], values["RecordName"], STACK_ID)
 
 
 def dead_letter_queue(c: dict[str, Any], installed: Installed) -> str:

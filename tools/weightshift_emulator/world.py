@@ -152,7 +152,14 @@ def build_surroundings(c: dict[str, Any], app: str = "shop", zone_name: str = "e
         previous = os.environ.get("MOTO_ECS_SERVICE_RUNNING")
         os.environ["MOTO_ECS_SERVICE_RUNNING"] = "2"
         try:
-            c["ecs"].create_service(cluster=app, serviceName=f"{app}-{color}", taskDefinition=td, desiredCount=2)
+            c["ecs"].create_service(
+                cluster=app,
+                serviceName=f"{app}-{color}",
+                taskDefinition=td,
+                desiredCount=2,
+                # Each side's tasks register in its own ALB's target group (the configuration check asks).
+                loadBalancers=[{"targetGroupArn": tgs[color], "containerName": "web", "containerPort": 80}],
+            )
         finally:
             if previous is None:
                 os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)

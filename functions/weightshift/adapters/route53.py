@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from weightshift.adapters.aws import error_code
 from weightshift.errors import PriorRequestNotComplete, Route53Throttled, RouteNotFound, SignalUnavailable
 from weightshift.models import SideSpec, Weights, normalize_record_name
+from weightshift.ownership import OWNER_TTL_SECONDS, Owner, owner_record_name, owner_value, parse_owner
 
 ALIAS_TTL_SECONDS = 60
 # The record types of a weighted pair Weightshift accepts and rewrites (UPSERT keeps the
@@ -61,6 +62,63 @@ class Route53:
         name = normalize_record_name(record_name)
         if name != zone_name and not name.endswith("." + zone_name):
             raise RouteNotFound(f"record {name} is not inside hosted zone {zone_name} ({hosted_zone_id})")
+
+    def zone_name(self, hosted_zone_id: str) -> str | None:
+        """The zone's name (``example.com.``), or None when there is no such zone."""
+        try:
+            return normalize_record_name(self._r53.get_hosted_zone(Id=hosted_zone_id)["HostedZone"]["Name"])
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchHostedZone", "InvalidInput"):
+                return None
+            _raise_domain(exc, "reading the hosted zone")
+            raise
+
+    def owner(self, hosted_zone_id: str, record_name: str) -> Owner | None:
+        """Who the ownership record beside ``record_name`` names; None when there is none."""
+        name = owner_record_name(record_name)
+        try:
+            page = self._r53.list_resource_record_sets(
+                HostedZoneId=hosted_zone_id, StartRecordName=name, StartRecordType="TXT", MaxItems="1"
+            )
+        except ClientError as exc:
+            _raise_domain(exc, "reading the ownership record")
+            raise
+        for record in page["ResourceRecordSets"]:
+            if normalize_record_name(record["Name"]) == name and record["Type"] == "TXT":
+                return parse_owner([str(r["Value"]) for r in record.get("ResourceRecords", [])])
+        return None
+
+    def claim(self, hosted_zone_id: str, record_name: str, stack_id: str) -> bool:
+        """Write the ownership record naming ``stack_id``. CREATE, so that of two stacks
+        claiming at once exactly one wins: False when a record is already there."""
+        return self._owner_change("CREATE", hosted_zone_id, record_name, stack_id)
+
+    def release(self, hosted_zone_id: str, record_name: str, stack_id: str) -> bool:
+        """Delete the ownership record only if it still names ``stack_id`` (a DELETE must
+        give the current value exactly): False when it names another owner or is gone."""
+        return self._owner_change("DELETE", hosted_zone_id, record_name, stack_id)
+
+    def _owner_change(self, action: str, hosted_zone_id: str, record_name: str, stack_id: str) -> bool:
+        record = {
+            "Name": owner_record_name(record_name),
+            "Type": "TXT",
+            "TTL": OWNER_TTL_SECONDS,
+            "ResourceRecords": [{"Value": owner_value(stack_id)}],
+        }
+        try:
+            self._r53.change_resource_record_sets(
+                HostedZoneId=hosted_zone_id,
+                ChangeBatch={
+                    "Comment": f"weightshift: {action.lower()} the ownership of {record_name}",
+                    "Changes": [{"Action": action, "ResourceRecordSet": record}],
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "InvalidChangeBatch":  # already exists / not found / other value
+                return False
+            _raise_domain(exc, f"changing the ownership record of {record_name}")
+            raise
+        return True
 
     def records_named(self, hosted_zone_id: str, record_name: str) -> list[dict[str, Any]]:
         name = normalize_record_name(record_name)

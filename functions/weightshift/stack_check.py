@@ -1,0 +1,99 @@
+"""The stack's custom resource: check the configuration and own the record, at deploy time.
+
+- **Create / Update**: read what the parameters name and run every rule of
+  configuration.py; then make sure this stack owns the record (ownership.py): claim it
+  when nobody does, fail when another stack does. Any problem is a FAILED answer that
+  lists them all: ``sam deploy`` shows it, CloudFormation rolls the stack back, and
+  nothing in DNS changed (the claim is written only when every check passed).
+- **Update during a rollback** (UPDATE_ROLLBACK_IN_PROGRESS): CloudFormation is putting
+  back the configuration that was deployed before; checking it again could only turn a
+  clean rollback into UPDATE_ROLLBACK_FAILED, so it answers SUCCESS at once.
+- **Delete** (a stack deleted, a create rolled back, or the old record after the record
+  changed): release the claim if it still names this stack, and always answer SUCCESS;
+  a delete must never fail on it. A claim that names another stack is left alone (the
+  rollback of a second stack refused for that very claim deletes nothing).
+
+The physical id names the zone and the record, so a change of either makes
+CloudFormation delete the old resource after the update: that is what releases the
+old record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from weightshift import configuration
+from weightshift.adapters.cloudwatch import CloudWatch
+from weightshift.adapters.ecs_elb import EcsElb
+from weightshift.adapters.route53 import Route53
+from weightshift.custom_resource import Outcome, Request, properties
+from weightshift.errors import InvalidPlan
+from weightshift.models import normalize_record_name
+from weightshift.observability import logger
+from weightshift.ownership import not_owned_reason
+from weightshift.settings import load_parameters
+
+ROLLING_BACK = ("UPDATE_ROLLBACK_IN_PROGRESS",)
+
+
+@dataclass(frozen=True)
+class CheckPorts:
+    route53: Route53
+    ecs_elb: EcsElb
+    cloudwatch: CloudWatch
+    cloudformation: Any  # adapters.cloudformation.CloudFormation
+
+
+def physical_id(props: dict[str, Any]) -> str:
+    record = normalize_record_name(str(props.get("RecordName", ""))).rstrip(".")
+    return f"weightshift:{props.get('HostedZoneId', '')}:{record}"
+
+
+def failed(problems: list[str], physical: str) -> Outcome:
+    numbered = "; ".join(f"({i}) {p}" for i, p in enumerate(problems, start=1))
+    reason = f"Weightshift configuration check failed, nothing in DNS was changed: {numbered}"
+    return Outcome(False, reason, physical)
+
+
+def on_request(request: Request, ports: CheckPorts) -> Outcome:
+    props = properties(request)
+    if request.request_type == "Delete":
+        return _release(request, props, ports)
+    physical = physical_id(props)
+    if request.request_type == "Update":
+        status = ports.cloudformation.stack_status(request.stack_id)
+        if status in ROLLING_BACK:
+            return Outcome(True, f"stack is {status}: the previous configuration is put back unchecked", physical)
+    try:
+        config = load_parameters(props)
+    except InvalidPlan as exc:
+        return failed([str(exc)], physical)
+    facts = configuration.read_facts(config, ports.route53, ports.ecs_elb, ports.cloudwatch)
+    problems = configuration.problems(config, facts)
+    owner = ports.route53.owner(config.hosted_zone_id, config.record_name) if facts.zone_name else None
+    if owner is not None and owner.stack_id != request.stack_id:
+        problems.append(not_owned_reason(config.record_name, owner))
+    if problems:
+        for problem in problems:
+            logger.error("configuration problem", extra={"problem": problem})
+        return failed(problems, physical)
+    if owner is None and not ports.route53.claim(config.hosted_zone_id, config.record_name, request.stack_id):
+        # Another stack claimed it between our read and our CREATE: Route 53 let exactly one win.
+        winner = ports.route53.owner(config.hosted_zone_id, config.record_name)
+        if winner is None or winner.stack_id != request.stack_id:
+            return failed([not_owned_reason(config.record_name, winner)], physical)
+    logger.info("configuration checked; record owned", extra={"record": config.record_name})
+    return Outcome(True, "configuration checked; record owned by this stack", physical, {"Owner": request.stack_id})
+
+
+def _release(request: Request, props: dict[str, Any], ports: CheckPorts) -> Outcome:
+    physical = str(getattr(request, "physical_resource_id", "") or physical_id(props))
+    zone, record = str(props.get("HostedZoneId", "")), str(props.get("RecordName", ""))
+    try:
+        released = bool(zone and record) and ports.route53.release(zone, record, request.stack_id)
+    except Exception:  # noqa: BLE001 (a delete must not fail on the claim; the log says what to remove by hand)
+        logger.exception("could not release the ownership record; delete it by hand if it names this stack")
+        released = False
+    logger.info("delete", extra={"record": record, "released": released})
+    return Outcome(True, "ownership released" if released else "nothing of this stack's to release", physical)
