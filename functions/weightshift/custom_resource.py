@@ -128,11 +128,16 @@ class _Once:
         return True
 
 
+def parse_request(event: dict[str, Any]) -> Request:
+    """The request, by its RequestType (Powertools' Parser models); ValidationError if it is not one."""
+    return parse(event={"request": event}, model=_Request).request
+
+
 def run(event: dict[str, Any], context: Any, handle: Callable[[Request], Outcome]) -> None:
     """Answer one CloudFormation request with ``handle``'s outcome; any exception in
     ``handle`` is a FAILED answer with its message (never a silent hour of waiting)."""
     try:
-        request = parse(event={"request": event}, model=_Request).request
+        request = parse_request(event)
     except ValidationError:
         # Not a CloudFormation request (or one without a usable ResponseURL): nobody to answer.
         logger.exception("not a CloudFormation custom resource request")

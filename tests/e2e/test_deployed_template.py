@@ -165,7 +165,7 @@ def test_the_stack_is_what_the_template_declares(env: Env) -> None:
 
 
 def test_redeploying_with_new_parameters_updates_the_stack_in_place(env: Env) -> None:
-    changed = {**PARAMETERS, "Schedule": "Linear10PercentEvery1Minute", "StepIntervalSeconds": "30"}
+    changed = {**PARAMETERS, "Schedule": "Linear10PercentEvery1Minute", "StepIntervalSeconds": "90"}
     updated = stack.deploy(env.aws, env.world.parameters(**changed))
     assert updated.status == "UPDATE_COMPLETE"
     assert updated.functions == env.stack.functions
@@ -173,7 +173,7 @@ def test_redeploying_with_new_parameters_updates_the_stack_in_place(env: Env) ->
     variables = env.aws["lambda"].get_function_configuration(FunctionName=updated.trigger_function)["Environment"][
         "Variables"
     ]
-    assert (variables["SCHEDULE"], variables["STEP_INTERVAL_SECONDS"]) == ("Linear10PercentEvery1Minute", "30")
+    assert (variables["SCHEDULE"], variables["STEP_INTERVAL_SECONDS"]) == ("Linear10PercentEvery1Minute", "90")
     assert len(env.aws["stepfunctions"].list_state_machines()["stateMachines"]) == 1
 
 
