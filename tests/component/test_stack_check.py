@@ -78,7 +78,9 @@ def txt_owner(aws: dict[str, Any], world: Surroundings) -> list[str]:
     ]
 
 
-def test_create_checks_then_claims_the_record_for_the_stack(aws: dict[str, Any], world: Surroundings, check: Any) -> None:
+def test_create_checks_then_claims_the_record_for_the_stack(
+    aws: dict[str, Any], world: Surroundings, check: Any
+) -> None:
     ports, _ = check
     outcome = stack_check.on_request(request("Create", FIRST, world.parameters()), ports)
 

@@ -144,4 +144,16 @@ def test_a_release_the_stack_cannot_plan_is_a_failed_and_notified_execution(
     assert outcome["decision"] == "ignored"
     assert len(canary.sfn.list_executions(stateMachineArn=canary.installed.state_machine_arn)["executions"]) == 1
     assert emitted[0]["service"] == "weightshift"
+
+    # The schedule fixed (sam deploy), a late task of the rejected deployment arrives: the
+    # deployment has its (failed) execution; nothing more starts, nothing fails.
+    trigger = canary.installed.functions["TriggerFunction"]
+    variables = canary.aws["lambda"].get_function_configuration(FunctionName=trigger)["Environment"]["Variables"]
+    canary.aws["lambda"].update_function_configuration(
+        FunctionName=trigger, Environment={"Variables": {**variables, "SCHEDULE": "10,100"}}
+    )
+    late = task_event(canary.world, "green", "2fe1d2c3b4a59687", "ecs-svc/9201", version=3)
+    assert canary.invoke("TriggerFunction", late)["execution_arn"] == first["execution_arn"]
+    assert len(canary.sfn.list_executions(stateMachineArn=canary.installed.state_machine_arn)["executions"]) == 1
+    assert canary.weights() == {"blue": 100, "green": 0}
     assert emitted[0]["stack"] == canary.installed.env("TriggerFunction")["STACK_NAME"] != ""

@@ -30,8 +30,14 @@ class StepFunctions:
                 raise
             # The name is taken. It is ours if the input matches (it ran and closed already).
             arn = execution_arn_for(state_machine_arn, name)
-            existing = self._sfn.describe_execution(executionArn=arn)
-            if json.loads(existing.get("input") or "null") == json.loads(input_json):
+            existing = json.loads(self._sfn.describe_execution(executionArn=arn).get("input") or "null")
+            if existing == json.loads(input_json):
+                return arn
+            # The same deployment (the name is per deployment), before and after a fix of the
+            # stack's configuration: its execution was rejected for the configuration, or started
+            # before it broke. That execution is the deployment's; a late event of it starts
+            # nothing more (and is no failure for the dead-letter queue).
+            if isinstance(existing, dict) and "invalidConfiguration" in existing | json.loads(input_json):
                 return arn
             raise
 
