@@ -196,9 +196,9 @@ def check_configuration(plan: Plan, ports: WorkflowPorts, stack_id: str | None) 
         if side.health_check_id and not ports.route53.health_check_exists(side.health_check_id):
             problems.append(f"Route 53 health check {side.health_check_id!r} ({prefix}HealthCheckId) does not exist")
     missing = ports.ecs_elb.missing_services(plan.cluster_name, [s.service_name for s in sides])
-    owner = ports.route53.owner(plan.hosted_zone_id, plan.record_name)
-    if owner is None or not stack_id or owner.stack_id != stack_id:
-        problems.append(not_owned_reason(plan.record_name, owner))
+    unowned = _not_owned(plan, ports, stack_id)
+    if unowned:
+        problems.append(unowned)
     problems += [
         f"ECS service {s.service_name!r} ({s.color.capitalize()}ServiceName) does not exist in cluster "
         f"{plan.cluster_name!r} (ClusterName)"
@@ -211,6 +211,23 @@ def check_configuration(plan: Plan, ports: WorkflowPorts, stack_id: str | None) 
             + "; ".join(problems)
             + ". Nothing in DNS was changed; fix the resource or update the stack's parameters, then re-run"
         )
+
+
+def _not_owned(plan: Plan, ports: WorkflowPorts, stack_id: str | None) -> str | None:
+    """Why this stack may not write the record (ownership.py), or None when it owns it."""
+    owner = ports.route53.owner(plan.hosted_zone_id, plan.record_name)
+    if owner is not None and stack_id and owner.stack_id == stack_id:
+        return None
+    return not_owned_reason(plan.record_name, owner)
+
+
+def _still_owned(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> None:
+    """Before a step moves traffic forward: the record is still this stack's. A claim
+    removed or taken since preflight stops the canary here (the fail back then puts the
+    recorded weights back, which is never a takeover)."""
+    unowned = _not_owned(plan, ports, inp.config.stack_id)
+    if unowned:
+        raise ConfigurationBroken(f"{unowned}; this step changed nothing in DNS")
 
 
 def _poll_in_line(plan: Plan, inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any] | None:
@@ -366,6 +383,7 @@ def record_original(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     pair = _pair(plan, ports)
     created = None
     if pair is None:
+        _still_owned(plan, inp, ports)
         original = Weights.pair(plan.target.color, 0, 100)
         targets: dict[str, tuple[SideSpec, dict[str, str]]] = {
             side.color: (side, ports.ecs_elb.alias_target(side.load_balancer_arn)) for side in (plan.target, plan.live)
@@ -430,6 +448,7 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     pair = _pair(plan, ports)
     if pair is None:
         raise RouteNotFound(f"the weighted pair for {plan.record_name} disappeared during the deployment")
+    _still_owned(plan, inp, ports)
     with _writing_dns(plan, inp, ports):
         change_id = ports.route53.change_weights(
             pair,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 from weightshift.adapters.route53 import Route53
-from weightshift_emulator import faults, install
+from weightshift_emulator import faults, install, patches
 
 from tests.workflow.conftest import Canary
 
@@ -157,3 +157,28 @@ def test_a_release_the_stack_cannot_plan_is_a_failed_and_notified_execution(
     assert len(canary.sfn.list_executions(stateMachineArn=canary.installed.state_machine_arn)["executions"]) == 1
     assert canary.weights() == {"blue": 100, "green": 0}
     assert emitted[0]["stack"] == canary.installed.env("TriggerFunction")["STACK_NAME"] != ""
+
+
+def test_a_claim_removed_mid_canary_stops_the_next_step_and_fails_back(canary: Canary) -> None:
+    """The ownership record goes after preflight checked it: the next forward step refuses
+    to write (the record is no longer this stack's), and the fail back restores the
+    recorded weights (putting traffic back is never a takeover)."""
+    canary.set_pair(blue=100, green=0)
+    removed: list[bool] = []
+
+    def remove_at_the_first_bake(wait: patches.Wait) -> None:
+        if wait.state == "Bake and watch health" and not removed:
+            removed.append(True)
+            remove_the_claim(canary)
+
+    patches.CLOCK.hooks.append(remove_at_the_first_bake)
+    plan = canary.plan("green", "ecs-svc/9301")
+    result = canary.run(plan)
+
+    assert result["status"] == "FAILED"
+    assert removed
+    record = canary.record(plan)
+    assert "is not claimed by this stack" in record["reason"], record["reason"]
+    # Step 1 (5%) was the last forward batch; then only the fail back to 100/0.
+    assert canary.r53.weight_batches() == [{"blue": 95, "green": 5}, {"blue": 100, "green": 0}]
+    assert canary.weights() == {"blue": 100, "green": 0}
