@@ -536,6 +536,9 @@ def install() -> None:
         engine.start_execution = _start_execution
 
         _register_event_invoke_config()
+        from weightshift_emulator import cfn_parameters  # CloudFormation's parameter validation
+
+        cfn_parameters.install()
         _INSTALLED = True
 
 

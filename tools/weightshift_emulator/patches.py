@@ -649,6 +649,9 @@ def install() -> None:
         module.boto_client_for = _engine_client
     faults.install()
     speed.install()
+    from weightshift_emulator import cfn_parameters  # AWS-shaped hosted zone ids (Z...)
+
+    cfn_parameters.install_zone_ids()
     _INSTALLED = True
 
 
