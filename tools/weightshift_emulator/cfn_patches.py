@@ -69,7 +69,7 @@ from moto.stepfunctions.utils import cfn_to_api_tags
 from moto.utilities.arns import parse_arn
 from moto.utilities.utils import get_partition
 
-from weightshift_emulator import lambda_async, patches
+from weightshift_emulator import cfn_custom, lambda_async, patches
 
 LOG = logging.getLogger("weightshift_emulator")
 
@@ -506,6 +506,7 @@ def install() -> None:
     with _INSTALL_LOCK:
         if _INSTALLED:
             return
+        cfn_custom.install()  # first: the wrappers below (Outputs after a change set) wrap its stack lifecycle
         machine = sfn_models.StateMachine
         _ORIGINAL["sm_create"] = machine.__dict__["create_from_cloudformation_json"]
         _ORIGINAL["sm_update"] = machine.__dict__["update_from_cloudformation_json"]
@@ -548,6 +549,7 @@ def reset() -> None:
         DELIVERIES.clear()
     STATUS_LISTENERS.clear()
     lambda_async.reset()
+    cfn_custom.reset()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.02) -> bool:

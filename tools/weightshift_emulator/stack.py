@@ -44,6 +44,18 @@ What it does not prove, honestly:
 - Resource types moto's CloudFormation does not support are skipped with a
   warning while the stack still completes; :attr:`Deployed.skipped` lists them
   (today: the SQS queue policies and the optional e-mail subscription).
+
+A deploy that fails (a custom resource answering FAILED, say) is rolled back as
+CloudFormation does (``cfn_custom.py``), and :func:`deploy` raises
+:class:`DeployFailed` with the stack's status and each failed resource's reason,
+the lines ``sam deploy`` prints from the stack events. A stack left in
+``ROLLBACK_COMPLETE`` by a failed create cannot be updated: ``sam deploy`` then
+sends an UPDATE change set, CloudFormation answers "Stack:<id> is in
+ROLLBACK_COMPLETE state and can not be updated." and ``sam deploy`` fails with it
+(aws-sam-cli 1.170, ``samcli/lib/deploy/deployer.py``: ``has_stack`` is true for
+any status but REVIEW_IN_PROGRESS, and only ``--on-failure DELETE`` deletes the
+failed stack). :func:`deploy` does the same: it raises :class:`DeployFailed` with
+that message; :func:`delete` the stack first.
 """
 
 from __future__ import annotations
@@ -184,12 +196,74 @@ def to_cloudformation(template: dict[str, Any], parameters: dict[str, str], regi
     return dict(transform(template, values, _BundledPolicies(partition)))
 
 
-def _stack_exists(cfn: Any, name: str) -> bool:
+class DeployFailed(RuntimeError):
+    """A stack operation that did not complete: the stack's status and the failure events
+    (resource status, type, logical id, reason), as ``sam deploy`` prints them."""
+
+    action = "create/update"
+
+    def __init__(self, stack_name: str, status: str, failures: list[dict[str, Any]], detail: str = "") -> None:
+        self.stack_name = stack_name
+        self.status = status
+        self.failures = failures
+        self.detail = detail
+        lines = [f"Failed to {self.action} the stack: {stack_name}, " + (detail or f"it ended {status}")]
+        for e in failures:
+            reason = e.get("ResourceStatusReason", "")
+            lines.append(f"  {e['ResourceStatus']}  {e['ResourceType']}  {e['LogicalResourceId']}  {reason}")
+        super().__init__("\n".join(lines))
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Logical id -> the reason of its first failure event (the stack's own id included)."""
+        found: dict[str, str] = {}
+        for event in self.failures:
+            found.setdefault(event["LogicalResourceId"], event.get("ResourceStatusReason", ""))
+        return found
+
+
+class DeleteFailed(DeployFailed):
+    """A stack delete that ended DELETE_FAILED."""
+
+    action = "delete"
+
+
+def _stack_status(cfn: Any, name: str) -> tuple[str, str] | None:
+    """(status, stack id) of the stack called ``name``, or None if there is none."""
     try:
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
     except ClientError:
-        return False
-    return any(s["StackStatus"] != "DELETE_COMPLETE" for s in stacks)
+        return None
+    live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
+    return (live[0]["StackStatus"], live[0]["StackId"]) if live else None
+
+
+def _last_event_id(cfn: Any, stack_id: str) -> str | None:
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    return str(events[0]["EventId"]) if events else None
+
+
+def events_since(cfn: Any, stack_id: str, marker: str | None) -> list[dict[str, Any]]:
+    """The stack's events after ``marker`` (an EventId), oldest first."""
+    newer: list[dict[str, Any]] = []
+    for event in cfn.describe_stack_events(StackName=stack_id)["StackEvents"]:  # newest first
+        if event["EventId"] == marker:
+            break
+        newer.append(event)
+    return newer[::-1]
+
+
+def _failures(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events ``sam deploy`` shows as the cause: failed resources, the stack's reasons."""
+    return [
+        e
+        for e in events
+        if e["ResourceStatus"].endswith("_FAILED")
+        or (
+            e["ResourceType"] == "AWS::CloudFormation::Stack"
+            and e.get("ResourceStatusReason", "User Initiated") != "User Initiated"
+        )
+    ]
 
 
 def deploy(
@@ -215,11 +289,36 @@ def deploy(
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     }
     with _quiet_moto():
-        if _stack_exists(cfn, stack_name):
-            cfn.update_stack(**request)
-        else:
-            cfn.create_stack(**request)
+        existing = _stack_status(cfn, stack_name)
+        marker = _last_event_id(cfn, existing[1]) if existing else None
+        try:
+            operation = cfn.update_stack if existing else cfn.create_stack
+            stack_id = operation(**request)["StackId"]
+        except ClientError as exc:
+            hint = ""
+            if existing and existing[0] == "ROLLBACK_COMPLETE":
+                hint = " (a stack whose create was rolled back can only be deleted: delete it, then deploy again)"
+            raise DeployFailed(stack_name, existing[0] if existing else "", [], f"{exc}{hint}") from exc
+    status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise DeployFailed(stack_name, status, _failures(events_since(cfn, stack_id, marker)))
     return describe(clients, stack_name, cloudformation)
+
+
+def delete(clients: dict[str, Any], stack_name: str) -> None:
+    """Delete the stack (custom resources get their Delete); :class:`DeleteFailed` if it ends DELETE_FAILED."""
+    cfn = clients["cloudformation"]
+    existing = _stack_status(cfn, stack_name)
+    if existing is None:
+        return
+    stack_id = existing[1]
+    marker = _last_event_id(cfn, stack_id)
+    with _quiet_moto():
+        cfn.delete_stack(StackName=stack_id)
+    status = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+    if status != "DELETE_COMPLETE":
+        failures = _failures(events_since(cfn, stack_id, marker))
+        raise DeleteFailed(stack_name, status, failures, f"the delete ended {status}")
 
 
 @contextmanager
@@ -241,7 +340,7 @@ def describe(clients: dict[str, Any], stack_name: str, template: dict[str, Any] 
     cfn = clients["cloudformation"]
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     if not stack["StackStatus"].endswith("_COMPLETE") or "ROLLBACK" in stack["StackStatus"]:
-        raise RuntimeError(f"stack {stack_name} is {stack['StackStatus']}")
+        raise DeployFailed(stack_name, stack["StackStatus"], [], f"the stack is {stack['StackStatus']}")
     with _quiet_moto():
         summaries = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     template = template or dict(cfn.get_template(StackName=stack_name)["TemplateBody"])
