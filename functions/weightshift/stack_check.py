@@ -91,7 +91,11 @@ def _release(request: Request, props: dict[str, Any], ports: CheckPorts) -> Outc
     physical = str(getattr(request, "physical_resource_id", "") or physical_id(props))
     zone, record = str(props.get("HostedZoneId", "")), str(props.get("RecordName", ""))
     try:
-        released = bool(zone and record) and ports.route53.release(zone, record, request.stack_id)
+        owner = ports.route53.owner(zone, record) if zone and record else None
+        # Read first, to leave another stack's claim (or none) alone without a failing DELETE;
+        # the DELETE of the exact value still makes the release conditional on it.
+        mine = owner is not None and owner.stack_id == request.stack_id
+        released = mine and ports.route53.release(zone, record, request.stack_id)
     except Exception:  # noqa: BLE001 (a delete must not fail on the claim; the log says what to remove by hand)
         logger.exception("could not release the ownership record; delete it by hand if it names this stack")
         released = False

@@ -44,6 +44,7 @@ FUNCTIONS = {
     "GateFunction",
     "FinishFunction",
     "AbortFunction",
+    "ConfigurationCheckFunction",
 }
 
 
