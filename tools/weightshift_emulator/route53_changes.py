@@ -78,15 +78,16 @@ class InvalidChangeBatch(Route53ClientError):  # type: ignore[misc]  # moto ship
     type='TXT'] but it already exists, Tried to create resource record set
     [name='b.example.com.', type='TXT'] but it already exists]``
     (https://github.com/kubernetes-sigs/external-dns/issues/5939,
-    https://github.com/hashicorp/terraform-provider-aws/issues/7918). The API model's
-    InvalidChangeBatch carries the list as ``messages`` (botocore's route53 service-2.json:
-    "a list of messages that might contain one or more error messages. Each error message
-    indicates one error in the change batch"); moto serializes the attribute of that
-    name into the body, so botocore's parsed error has both."""
+    https://github.com/hashicorp/terraform-provider-aws/issues/7918): Route 53 sends them
+    joined in the ErrorResponse's one ``Message``. The API model gives InvalidChangeBatch a
+    ``messages`` list too (botocore's route53 service-2.json), but no Route 53 answer seen
+    has one (the raw bodies in https://github.com/boto/boto/issues/2887 and
+    https://github.com/barnybug/cli53/issues/81 carry ``Code`` and ``Message`` only), so
+    none is sent here: a caller must read ``Error.Message``, as it must on AWS. (moto
+    would serialize an attribute named ``messages`` into the body; this class sets none.)"""
 
     def __init__(self, messages: list[str]) -> None:
         super().__init__("InvalidChangeBatch", "[" + ", ".join(messages) + "]")
-        self.messages = messages
 
 
 # --------------------------------------------------------------------- names
