@@ -257,6 +257,45 @@ def test_route53_get_health_check_status(aws: dict[str, Any]) -> None:
     assert all(o["StatusReport"]["Status"].startswith("Failure") for o in sick)
 
 
+def test_route53_backend_change_resource_record_sets(aws: dict[str, Any]) -> None:
+    """Route53Backend.change_resource_record_sets is route53_changes.py's, called by moto's
+    response with (zone id, changes), and reads moto's zone and record set attributes."""
+    from weightshift_emulator import route53_changes
+
+    backend = internal("moto.route53.models", "Route53Backend")
+    assert backend.change_resource_record_sets is route53_changes.change_resource_record_sets
+    expect_params(
+        "Route53Backend.change_resource_record_sets",
+        route53_changes._ORIGINAL["change"],
+        ["self", "zoneid", "change_list"],
+    )
+    response = inspect.getsource(internal("moto.route53.responses", "Route53").change_resource_record_sets)
+    assert "self.backend.change_resource_record_sets(zoneid, change_list)" in response, "moto upgrade?"
+    internal("moto.route53.utils", "validate_domain_name")
+    r53 = aws["route53"]
+    zone = r53.create_hosted_zone(Name="changes.example.com", CallerReference="rc1")["HostedZone"]["Id"]
+    record = {"Name": "a.changes.example.com", "Type": "TXT", "TTL": 60, "ResourceRecords": [{"Value": '"v"'}]}
+    r53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
+    )
+    stored = next(r for r in backend_zone(zone).rrsets if r.type == "TXT")
+    for attr in ("name", "type", "set_identifier", "ttl", "records", "weight", "region", "failover", "geo_location"):
+        assert hasattr(stored, attr), f"moto RecordSet.{attr} is gone: moto upgrade?"
+    for attr in ("health_check_id", "multi_value_answer", "alias_target"):
+        assert hasattr(stored, attr), f"moto RecordSet.{attr} is gone: moto upgrade?"
+    with pytest.raises(ClientError, match="already exists"):
+        r53.change_resource_record_sets(
+            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
+        )
+
+
+def backend_zone(zone_id: str) -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.route53.models import route53_backends
+
+    return route53_backends[DEFAULT_ACCOUNT_ID]["aws"].get_hosted_zone(zone_id)
+
+
 def test_elbv2_target_group_health_for(aws: dict[str, Any]) -> None:
     """elbv2 FakeTargetGroup.health_for: a target whose health checks have not passed is initial."""
     cls = internal("moto.elbv2.models", "FakeTargetGroup")

@@ -648,6 +648,9 @@ def install() -> None:
     for module in _ENGINE_CLIENT_USERS:
         module.boto_client_for = _engine_client
     faults.install()
+    from weightshift_emulator import route53_changes  # ChangeResourceRecordSets as Route 53 validates it
+
+    route53_changes.install()
     speed.install()
     from weightshift_emulator import cfn_parameters  # AWS-shaped hosted zone ids (Z...)
 
