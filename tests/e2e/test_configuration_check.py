@@ -98,13 +98,15 @@ BAD: list[tuple[str, Callable[[dict[str, Any], Surroundings], None], dict[str, s
     ("a simple record at the name", a_simple_record_at_the_name, {},
      "RecordName 'shop.example.com' already has records that are not the weighted pair 'blue'/'green'"),
     ("no such load balancer", nothing,
-     {"GreenLoadBalancerArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/gone/0123456789abcdef"},
+     {"GreenLoadBalancerArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/gone/"
+                              "0123456789abcdef"},
      "GreenLoadBalancerArn 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/gone/"
      "0123456789abcdef': no such load balancer"),
     ("no such cluster", nothing, {"ClusterName": "nope"}, "ClusterName 'nope': no such ECS cluster"),
     ("a service of another cluster", a_service_of_another_cluster, {"GreenServiceName": "other-web"},
      "GreenServiceName 'other-web': no such ECS service in cluster 'shop' (ClusterName)"),
-    ("services on each other's load balancer", nothing, {"BlueServiceName": "shop-green", "GreenServiceName": "shop-blue"},
+    ("services on each other's load balancer", nothing,
+     {"BlueServiceName": "shop-green", "GreenServiceName": "shop-blue"},
      "BlueServiceName 'shop-green' registers its tasks with arn:aws:elasticloadbalancing:us-east-1:123456789012:"
      "loadbalancer/app/shop-green/"),
     ("alarm with a typo", nothing, {"AlarmNames": "shop-green-5xxx"},
