@@ -166,9 +166,7 @@ def test_one_record_has_one_owner_across_stacks_until_the_first_is_deleted(
     assert owner_values(aws, world) == [f'"heritage=weightshift,stack={first.stack_id}"']
 
     reason = failed_deploy(aws, world.parameters(**PARAMETERS), "shop-canary-copy")
-    assert (
-        f"shop.example.com is managed by stack shop-canary in account {ACCOUNT}, region {REGION}" in reason
-    ), reason
+    assert f"shop.example.com is managed by stack shop-canary in account {ACCOUNT}, region {REGION}" in reason, reason
     assert status(aws, "shop-canary-copy") == "ROLLBACK_COMPLETE"
     # The copy's rollback deleted its custom resource: the first stack's claim is untouched.
     assert owner_values(aws, world) == [f'"heritage=weightshift,stack={first.stack_id}"']
