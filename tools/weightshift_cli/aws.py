@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 import botocore.session
@@ -39,6 +41,8 @@ from weightshift_cli.errors import CliError
 
 DEFAULT_STACK = "weightshift"  # samconfig.toml's stack_name
 EMULATOR_REGION = "us-east-1"
+EMULATOR_CREDENTIAL = "testing"  # what moto accepts (it checks no signature)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # Standard retries (AWS_MAX_ATTEMPTS still applies); short connect timeout so that a
 # wrong endpoint fails in seconds rather than minutes.
@@ -76,11 +80,14 @@ def _models() -> Any:
     return create_loader()
 
 
-def _session(profile: str | None, region: str | None) -> Any:
+def _session(profile: str | None, region: str | None, *, dummy_credentials: bool = False) -> Any:
     """A new boto3 session (its own credentials and config) on the shared model loader."""
     core = botocore.session.get_session()
     core.register_component("data_loader", _models())
-    session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region)
+    keys = (
+        dict.fromkeys(("aws_access_key_id", "aws_secret_access_key"), EMULATOR_CREDENTIAL) if dummy_credentials else {}
+    )
+    session = boto3.Session(botocore_session=core, profile_name=profile, region_name=region, **keys)
     paths = _models().search_paths  # boto3 appends its data path on every session
     paths[:] = list(dict.fromkeys(paths))
     return session
@@ -91,6 +98,16 @@ class AwsOptions:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+
+    @property
+    def endpoint(self) -> str | None:
+        """--endpoint-url, or AWS_ENDPOINT_URL (which boto3 honours by itself)."""
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    @property
+    def local(self) -> bool:
+        """Talking to the emulator on this machine (never to AWS)."""
+        return self.endpoint is not None and urlparse(self.endpoint).hostname in LOOPBACK
 
 
 @dataclass
@@ -105,9 +122,12 @@ class Aws:
     def session(self) -> Any:
         if self._session is None:
             session = _session(self.options.profile, self.options.region)
-            if session.region_name is None and self.options.endpoint_url:
+            if session.region_name is None and self.options.local:
                 # The emulator has one region; no need to make people type it.
                 session = _session(self.options.profile, EMULATOR_REGION)
+            if self.options.local and not self.options.profile and session.get_credentials() is None:
+                # The emulator checks no signature: dummy keys, so nobody needs AWS credentials for it.
+                session = _session(None, session.region_name, dummy_credentials=True)
             if session.region_name is None:
                 raise CliError("no AWS region: pass --region or set AWS_REGION (or a region in your profile)")
             self._session = session
