@@ -14,7 +14,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help demo test matrix simulate lint typecheck validate unit component workflow e2e bench build deploy clean
+.PHONY: help emulator demo test matrix simulate lint typecheck validate unit component workflow e2e bench build deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ $(CHECKOV): Makefile
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
 	touch $(CHECKOV)
+
+emulator: $(STAMP) ## a local AWS on 127.0.0.1:4566 with the stack deployed, until Ctrl-C (EMULATOR_PORT=...)
+	$(BIN)/weightshift-emulator --port $(or $(EMULATOR_PORT),4566)
 
 demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release, then a bad one
 	$(BIN)/python -m weightshift_cli.demo
