@@ -16,7 +16,7 @@ import pytest
 from moto.cloudwatch.models import cloudwatch_backends
 from weightshift.adapters.cloudwatch import CloudWatch
 from weightshift_emulator import alarms, patches, simclock, traffic
-from weightshift_emulator.world import ACCOUNT, REGION, Surroundings, set_weighted_pair
+from weightshift_emulator.world import ACCOUNT, REGION, Surroundings, build_surroundings, set_weighted_pair
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -512,3 +512,28 @@ def test_metric_data_older_than_cloudwatch_keeps_is_dropped(aws: dict[str, Any],
     clock.traffic.prune(START.timestamp() + traffic.RETENTION_SECONDS + 30)
     assert not any(d.timestamp == START.replace(tzinfo=None) for d in backend.metric_data)
     assert any(d.timestamp == (START + timedelta(minutes=1)).replace(tzinfo=None) for d in backend.metric_data)
+
+
+def test_a_long_running_emulator_gets_traffic_on_a_compressed_clock() -> None:
+    """Server mode, as a person runs it: a moto server on 127.0.0.1, the ticker in the
+    background, and any client reading the ALB metrics and the alarms over HTTP."""
+    from weightshift_emulator.server import start_emulator
+
+    with start_emulator() as emulator:
+        aws = emulator.clients()
+        world = build_surroundings(aws)
+        set_weighted_pair(aws, world, blue=50, green=50)
+        clock = simclock.for_surroundings(world, rate=20.0, clients=100)
+        assert clock.traffic is not None
+        clock.traffic.set_quality("green", traffic.BAD)
+        clock.start(scale=1200.0)
+        try:
+            deadline = time.monotonic() + 30
+            while state(aws, world.green_alarm) != "ALARM" and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            clock.stop()
+        assert state(aws, world.green_alarm) == "ALARM"
+        requests, errors = CloudWatch(aws["cloudwatch"]).alb_counts(world.green_lb_arn, clock.now(), 600)
+        assert requests > 0
+        assert errors / requests > 0.3

@@ -422,7 +422,7 @@ class AlarmEvaluator:
 
     account: str = ACCOUNT
     region: str = REGION
-    changes: list[StateChange] = field(default_factory=list)
+    changes: deque[StateChange] = field(default_factory=lambda: deque(maxlen=10_000))  # most recent last
     unsupported: dict[str, str] = field(default_factory=dict)  # alarm name -> why it is not evaluated
     last_evaluated: datetime | None = None
 

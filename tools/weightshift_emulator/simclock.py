@@ -23,6 +23,19 @@ Three ways to let time pass:
   alarm evaluations. For one execution at a time (two concurrent Waits would each add
   their seconds).
 
+A long-running emulator, as a person uses it (stop the clock before the emulator: the
+emulator's stop resets moto)::
+
+    emulator = start_emulator()
+    aws = emulator.clients()
+    world = build_surroundings(aws)
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50)
+    clock.start(scale=60)                          # a simulated minute a second
+    clock.traffic.set_quality("green", traffic.BAD)  # or release an image tagged ...-bad
+    ...
+    clock.stop(); emulator.stop()
+
 If ``SIM_TIME`` was not running, the first :class:`SimClock` starts it at the next whole
 minute of the wall clock (so minutes of data line up with whole minutes of simulated time,
 and nothing the wall clock stamped before, an alarm's creation, lies in its future);

@@ -81,6 +81,7 @@ from typing import Any
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.ecs.models import ecs_backends
 from moto.elbv2.models import elbv2_backends
+from moto.route53.exceptions import NoSuchHostedZone
 from moto.route53.models import route53_backends
 
 from weightshift_emulator import patches
@@ -263,13 +264,17 @@ class Traffic:
     # ---------------------------------------------------------------- what resolvers see
     def answers(self) -> list[Answer]:
         """The weighted set as Route 53 holds it now, each record with its health."""
-        zone = route53_backends[self.account]["global"].get_hosted_zone(self.zone_id)
+        try:
+            zone = route53_backends[self.account]["global"].get_hosted_zone(self.zone_id)
+        except NoSuchHostedZone:  # the zone was deleted: every query gets NXDOMAIN
+            return []
         name = self.record_name.rstrip(".").lower() + "."
-        records = [r for r in zone.rrsets if str(r.name).lower() == name and r.type == self.record_type]
+        rrsets = list(zone.rrsets)
+        records = [r for r in rrsets if str(r.name).lower() == name and r.type == self.record_type]
         if not records and self.record_type == "A":
-            records = [r for r in zone.rrsets if str(r.name).lower() == name and r.type == "CNAME"]
+            records = [r for r in rrsets if str(r.name).lower() == name and r.type == "CNAME"]
         elb = elbv2_backends[self.account][self.region]
-        by_dns = {_lb_dns(lb.dns_name): arn for arn, lb in elb.load_balancers.items()}
+        by_dns = {_lb_dns(lb.dns_name): arn for arn, lb in list(elb.load_balancers.items())}
         found = []
         for record in records:
             alias = record.alias_target or {}
@@ -289,7 +294,7 @@ class Traffic:
 
     def _target_groups(self, lb_arn: str) -> list[Any]:
         elb = elbv2_backends[self.account][self.region]
-        return [tg for tg in elb.target_groups.values() if lb_arn in tg.load_balancer_arns]
+        return [tg for tg in list(elb.target_groups.values()) if lb_arn in tg.load_balancer_arns]
 
     def _alb_healthy(self, lb_arn: str) -> bool:
         """Route 53's view of an ALB alias with EvaluateTargetHealth."""
