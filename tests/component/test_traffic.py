@@ -293,6 +293,28 @@ def test_a_bad_sides_5xx_shows_in_get_metric_data_as_the_gate_reads_it(
     assert all(d["Minimum"] == 2.0 for d in hosts)
 
 
+def test_if_alb_data_arrives_over_a_minute_late_the_gates_window_never_sees_it(
+    aws: dict[str, Any], world: Surroundings
+) -> None:
+    """A finding, not a model: the gate reads the last max(HealthPollSeconds, 60) s, and
+    GetMetricData rounds that start down to the minute. A minute's data point is visible
+    only while its minute is inside the window, so with a publication latency L it is seen
+    in the last 60 - L seconds of the next minute, and never once L reaches 60 s. ALB's
+    latency is not documented; publish_delay is the knob."""
+    set_weighted_pair(aws, world, blue=50, green=50)
+    clock = clock_for(world, publish_delay=75.0)
+    assert clock.traffic is not None
+    clock.traffic.set_quality("green", traffic.BAD)
+    gate = CloudWatch(aws["cloudwatch"])
+    seen = []
+    for _ in range(40):  # 10 minutes of 15 s polls
+        clock.step(15)
+        seen.append(gate.alb_counts(world.green_lb_arn, clock.now(), 60))
+    assert set(seen) == {(0.0, 0.0)}
+    assert sum(m.target_5xx for m in clock.traffic.minutes("green")) > 5000  # the errors happened
+    assert gate.alb_counts(world.green_lb_arn, clock.now(), 300)[1] > 0  # and a longer window sees them
+
+
 # ------------------------------------------------------------------ alarms from the data
 def test_an_alarm_goes_to_alarm_from_the_data_and_back_to_ok_with_its_events(
     aws: dict[str, Any], world: Surroundings

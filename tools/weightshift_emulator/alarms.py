@@ -59,8 +59,9 @@ Not modelled (an alarm of these kinds is left in its state and listed in
 statistics (ExtendedStatistic), metric math with an expression, anomaly detection,
 Metrics Insights; composite alarms are never touched (their state stays whatever
 SetAlarmState made it). Alarm actions (SNS) and "CloudWatch Alarm Configuration Change"
-events are not sent. The size of the evaluation range is documented only by example (5
-data points for 3 evaluation periods): N + 2 is used for every N.
+events are not sent. High-resolution alarms (Period 10 or 30 s) are evaluated once a
+minute, not every period. The size of the evaluation range is documented only by example
+(5 data points for 3 evaluation periods): N + 2 is used for every N.
 """
 
 from __future__ import annotations
@@ -349,6 +350,8 @@ def _target(alarm: Any) -> _Target | str:
     """The metric an alarm evaluates, or why it cannot be evaluated here."""
     if alarm.rule:
         return "composite alarm"
+    if not alarm.metric_data_queries and not alarm.period:
+        return "no period"
     if alarm.comparison_operator not in COMPARISONS:
         return f"comparison operator {alarm.comparison_operator}"
     if alarm.metric_data_queries:
@@ -441,30 +444,26 @@ class AlarmEvaluator:
         """Evaluate every metric alarm at ``now`` (periods end at the minute of ``now``)."""
         backend = self.backend()
         end = _naive(now).replace(second=0, microsecond=0)
-        alarms = list(backend.alarms.values())
-        targets: dict[str, _Target] = {}
-        for alarm in alarms:
+        targets: list[tuple[Any, _Target]] = []
+        unsupported: dict[str, str] = {}
+        for alarm in list(backend.alarms.values()):
             target = _target(alarm)
             if isinstance(target, str):
                 if target != "composite alarm" and alarm.name not in self.unsupported:
                     LOG.warning("alarm %s is not evaluated by the emulator: %s", alarm.name, target)
-                self.unsupported[alarm.name] = target
-                continue
-            self.unsupported.pop(alarm.name, None)
-            targets[alarm.name] = target
+                unsupported[alarm.name] = target
+            else:
+                targets.append((alarm, target))
+        self.unsupported = unsupported
         if not targets:
             self.last_evaluated = end
             return []
         earliest = min(
-            end - timedelta(seconds=t.period * (self._n(backend.alarms[a]) + EVALUATION_RANGE_EXTRA))
-            for a, t in targets.items()
+            end - timedelta(seconds=t.period * (self._n(alarm) + EVALUATION_RANGE_EXTRA)) for alarm, t in targets
         )
         recent = [d for d in list(backend.metric_data) if earliest <= _naive(d.timestamp) < end]
         made: list[StateChange] = []
-        for name, target in targets.items():
-            alarm = backend.alarms.get(name)
-            if alarm is None:
-                continue
+        for alarm, target in targets:
             change = self._evaluate_one(alarm, target, recent, end, now)
             if change is not None:
                 made.append(change)
