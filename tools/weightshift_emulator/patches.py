@@ -52,6 +52,9 @@ internal that fails loudly if an upgrade moves it.
   task (~8 ms each). One client per (service, region, endpoint) serves them all: the
   same configuration (no retries, so no retry state to share), and botocore clients
   are thread-safe.
+- CloudWatch alarms start INSUFFICIENT_DATA, keep their state on update, and send the
+  "CloudWatch Alarm State Change" event; GetMetricData rounds StartTime as CloudWatch
+  does: ``alarms.py`` (which also evaluates alarms from their data on ``simclock.py``'s time).
 - Fast paths that answer the same for less CPU (cached JSONPath parses, DynamoDB
   attribute values already in wire form): ``speed.py``.
 """
@@ -655,6 +658,9 @@ def install() -> None:
     from weightshift_emulator import cfn_parameters  # AWS-shaped hosted zone ids (Z...)
 
     cfn_parameters.install_zone_ids()
+    from weightshift_emulator import alarms  # alarms start INSUFFICIENT_DATA; state-change events
+
+    alarms.install()
     _INSTALLED = True
 
 
@@ -669,4 +675,7 @@ def reset() -> None:
     INITIAL_TARGETS.clear()
     DDB_FAULTS.clear()
     faults.reset()
+    from weightshift_emulator import alarms
+
+    alarms.reset()
     cleanup_environment()

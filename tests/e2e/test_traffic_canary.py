@@ -1,0 +1,139 @@
+"""End to end with traffic: a bad release is failed back because its alarm went to ALARM
+from the data its own errors produced, with no alarm set by hand.
+
+The real template is deployed (``stack.deploy``). Clients resolve the weighted record and
+send requests (``traffic.py``); the ALBs publish their metrics; the alarms evaluate from
+them (``alarms.py``); each Wait state of the canary lets its seconds pass for all of it
+(``SimClock.following_waits``). Only the ECS side is faked: the service is pointed at the
+new task definition and its tasks' RUNNING events are put on the bus (the ECS task
+lifecycle is simulated elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from weightshift_emulator import alarms, patches, simclock, stack
+from weightshift_emulator.world import Surroundings, build_surroundings, clients, set_weighted_pair, task_event, weights
+
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cfn_patched")]
+
+PARAMETERS = {"Schedule": "5,25,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "15"}
+BAD_IMAGE = "public.ecr.aws/nginx/nginx:2.0-bad"
+
+
+@dataclass
+class Env:
+    aws: dict[str, Any]
+    world: Surroundings
+    stack: stack.Deployed
+
+
+@pytest.fixture
+def deploy() -> Iterator[Any]:
+    """Deploys the template with extra parameters, inside one moto context."""
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        aws = clients()
+        world = build_surroundings(aws)
+
+        def make(**extra: str) -> Env:
+            return Env(aws, world, stack.deploy(aws, world.parameters(**PARAMETERS, **extra)))
+
+        yield make
+
+
+def release(env: Env, image: str, deployment: str) -> str:
+    """What ECS does for a new deployment of green, as far as Weightshift can see: the
+    service runs the new task definition, and each new task's RUNNING event reaches the bus."""
+    aws, world = env.aws, env.world
+    task_definition = aws["ecs"].register_task_definition(
+        family="shop-green", containerDefinitions=[{"name": "web", "image": image, "memory": 512}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    aws["ecs"].update_service(cluster=world.cluster, service=world.green_service, taskDefinition=task_definition)
+    events = [
+        task_event(world, "green", f"badtask{i:02d}", deployment, task_definition=task_definition) for i in range(2)
+    ]
+    entries = [
+        {
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": json.dumps(e["detail"]),
+            "Resources": e["resources"],
+        }
+        for e in events
+    ]
+    assert aws["events"].put_events(Entries=entries)["FailedEntryCount"] == 0
+    (execution,) = aws["stepfunctions"].list_executions(stateMachineArn=env.stack.state_machine_arn)["executions"]
+    return str(execution["executionArn"])
+
+
+def test_a_bad_release_fails_back_because_its_alarm_went_to_alarm_from_its_errors(deploy: Any) -> None:
+    # The 5xx comparison can never reach a verdict (MinRequests out of reach, and no limit on
+    # polls without one), so only the alarm can stop this canary.
+    env = deploy(MinRequests="1000000")
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
+    assert clock.traffic is not None
+    assert clock.alarms is not None
+    clock.step(180)  # the service has been live for a while
+    assert aws["cloudwatch"].describe_alarms(AlarmNames=[world.green_alarm])["MetricAlarms"][0]["StateValue"] == (
+        "INSUFFICIENT_DATA"  # green has no traffic, so no data at all
+    )
+    released = clock.now()
+
+    with clock.following_waits():
+        arn = release(env, BAD_IMAGE, "ecs-svc/4242424242424242424")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "HealthGateFailed"
+    assert f"alarm {world.green_alarm} is in ALARM" in desc["cause"]
+    assert weights(aws, world) == {"blue": 100, "green": 0}
+
+    # The alarm changed state from the data, on the simulated clock, and said so on the bus.
+    (fired,) = [c for c in clock.alarms.changes if c.alarm == world.green_alarm and c.state == "ALARM"]
+    assert fired.previous == "INSUFFICIENT_DATA"
+    assert fired.reason.startswith("Threshold Crossed: 1 datapoint [")
+    assert fired.reason.endswith("was greater than the threshold (10.0).")
+    (event,) = [e for e in alarms.EVENTS if e["detail"]["alarmName"] == world.green_alarm]
+    assert event["detail"]["state"]["value"] == "ALARM"
+    # The errors were real requests of the clients that resolved green during the canary.
+    bad_minutes = [m for m in clock.traffic.minutes("green") if m.target_5xx]
+    assert bad_minutes
+    assert all(m.target_5xx / m.requests > 0.3 for m in bad_minutes)
+    # Simulated time passed only as the canary waited: the alarm fired within two minutes of
+    # green's first traffic (a minute of errors, published 30 s after it ends, evaluated at
+    # the next whole minute), and the canary failed back at the next poll.
+    assert fired.when - released <= timedelta(minutes=3)
+    assert clock.now() - released < timedelta(minutes=5)
+    waits = [w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait"]
+    assert clock.now() - released == timedelta(seconds=sum(waits))
+    # After the fail-back, clients drift back to blue within a TTL.
+    clock.step(120)
+    assert clock.traffic.share("green", clock.now() - timedelta(seconds=60), clock.now()) == 0.0
+
+
+def test_with_the_default_gate_the_5xx_comparison_sees_the_same_errors(deploy: Any) -> None:
+    """Without the handicap, the gate's own comparison of the target's 5xx rate with the live
+    side's reads the same data points through GetMetricData."""
+    env = deploy()
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
+    clock.step(180)
+    with clock.following_waits():
+        arn = release(env, BAD_IMAGE, "ecs-svc/4343434343434343434")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "HealthGateFailed"
+    assert "target 5xx rate" in desc["cause"]
+    assert weights(aws, world) == {"blue": 100, "green": 0}
