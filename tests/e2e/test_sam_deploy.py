@@ -54,7 +54,7 @@ def _workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def sam_deploy(emulator: Emulator, workdir: Path) -> subprocess.CompletedProcess[str]:
+def sam_deploy(emulator: Emulator, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """The real ``sam deploy --config-env local``, talking only to the emulator."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
@@ -67,7 +67,16 @@ def sam_deploy(emulator: Emulator, workdir: Path) -> subprocess.CompletedProcess
             "SAM_CLI_TELEMETRY": "0",
         }
     )
-    command = [str(SAM), "deploy", "--config-env", "local", "--template-file", "template.yaml", "--no-progressbar"]
+    command = [
+        str(SAM),
+        "deploy",
+        "--config-env",
+        "local",
+        "--template-file",
+        "template.yaml",
+        "--no-progressbar",
+        *extra,
+    ]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
@@ -156,5 +165,21 @@ def test_sam_deploy_creates_the_stack_a_redeploy_is_a_no_op_and_a_release_promot
             time.sleep(0.05)
         assert sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "SUCCEEDED"
         assert weights(aws, world) == {"blue": 0, "green": 100}
+    finally:
+        emulator.stop()
+
+
+def test_sam_deploy_without_the_iam_capability_fails_as_on_aws(tmp_path: Path) -> None:
+    """The transform's roles need CAPABILITY_IAM: the change set fails, SAM's waiter says why."""
+    emulator = start_emulator()
+    try:
+        aws = emulator.clients()
+        aws["s3"].create_bucket(Bucket=LOCAL["deploy"]["parameters"]["s3_bucket"])
+        failed = sam_deploy(emulator, _workdir(tmp_path), "--capabilities", "CAPABILITY_AUTO_EXPAND")
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "Status: FAILED. Reason: Requires capabilities : [CAPABILITY_IAM]" in failed.stderr, failed.stderr
+        assert aws["cloudformation"].describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == (
+            "REVIEW_IN_PROGRESS"
+        )
     finally:
         emulator.stop()
