@@ -14,7 +14,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help emulator demo test matrix simulate lint typecheck validate unit component workflow e2e bench build deploy clean
+.PHONY: help emulator demo test matrix simulate lint typecheck validate unit component workflow e2e bench build deploy deploy-local clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -97,6 +97,19 @@ build: $(STAMP) ## sam build (functions built for arm64 / Python 3.13 with pip, 
 
 deploy: build ## sam deploy --guided to your AWS account
 	$(BIN)/sam deploy --guided
+
+# The real SAM CLI path into the local emulator: sam build (the functions' Makefile, wheels from
+# PyPI), then sam deploy with samconfig.toml's [local] environment (package to its bucket, change
+# set, execute; no prompt). Every call goes to AWS_ENDPOINT_URL with dummy credentials; the first
+# step refuses any other endpoint and makes the artifact bucket. The parameters fit the surroundings
+# the emulator builds with world.LOCAL_SEED (make emulator). The emulator runs the handlers from
+# this checkout: the uploaded code is stored, not run.
+LOCAL_AWS := env -u AWS_PROFILE -u AWS_IGNORE_CONFIGURED_ENDPOINT_URLS \
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+deploy-local: $(STAMP) ## sam build + sam deploy --config-env local into the emulator at AWS_ENDPOINT_URL
+	$(LOCAL_AWS) $(BIN)/python -m weightshift_emulator.deploy_local
+	$(BIN)/sam build --config-env local
+	$(LOCAL_AWS) $(BIN)/sam deploy --config-env local
 
 clean: ## remove the venv, build output and caches
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-output

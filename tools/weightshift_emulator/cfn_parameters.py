@@ -116,13 +116,12 @@ user guide), and 21 characters for zones made today: ``Z09546752YPG9QI64P1DF``
 22 random letters and digits: one zone in 36 starts with ``Z``, so a ``HostedZoneId``
 parameter with a ``^Z...`` pattern, which every real id passes, rejects almost every moto
 zone. We make ``Z`` + 20, through moto's ``@moto_id`` (a custom id set through moto's id
-manager still wins).
+manager still wins), from moto's random generator, so a seeded moto gives the same ids every run.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -133,6 +132,7 @@ import moto.cloudformation.models as cfn_models
 import moto.cloudformation.responses as cfn_responses
 import moto.route53.models as r53_models
 from moto.cloudformation.exceptions import ValidationError
+from moto.moto_api._internal import mock_random
 from moto.utilities.id_generator import moto_id
 from samtranslator.yaml_helper import yaml_parse
 
@@ -378,7 +378,8 @@ _ZONE_ID_CHARACTERS = string.ascii_uppercase + string.digits
 
 @moto_id  # type: ignore[untyped-decorator]  # moto ships no type hints
 def create_route53_zone_id(resource_identifier: Any, existing_ids: Any = None, tags: Any = None) -> str:
-    return "Z" + "".join(random.choice(_ZONE_ID_CHARACTERS) for _ in range(ZONE_ID_LENGTH - 1))  # noqa: S311 - an id, not a secret
+    # moto's own random, as moto's zone ids use: seeding moto (``/moto-api/seed``) makes them repeatable.
+    return "Z" + "".join(mock_random.choice(_ZONE_ID_CHARACTERS) for _ in range(ZONE_ID_LENGTH - 1))
 
 
 def install_zone_ids() -> None:

@@ -27,6 +27,8 @@ deployed rules, functions and state machine are the ones the template declares:
    strings. We cast.
 5. Stacks created or updated through a change set (what ``sam deploy`` does):
    moto never recomputes ``Outputs``. We do, after the change set is executed.
+   (The ``AWS::Serverless`` transform, ``TemplateURL``, capabilities and the rest of the
+   change-set flow ``sam deploy`` drives are ``cfn_transform.py``'s.)
 6. ``StartExecution`` without a name (a user re-running from the CLI): moto's
    engine keeps the name ``None``; we give it a UUID, as Step Functions does.
 7. ``AWS::Lambda::EventInvokeConfig`` (what SAM's ``EventInvokeConfig`` becomes):
@@ -69,7 +71,7 @@ from moto.stepfunctions.utils import cfn_to_api_tags
 from moto.utilities.arns import parse_arn
 from moto.utilities.utils import get_partition
 
-from weightshift_emulator import cfn_custom, lambda_async, patches
+from weightshift_emulator import cfn_custom, cfn_transform, lambda_async, patches
 
 LOG = logging.getLogger("weightshift_emulator")
 
@@ -507,6 +509,7 @@ def install() -> None:
         if _INSTALLED:
             return
         cfn_custom.install()  # first: the wrappers below (Outputs after a change set) wrap its stack lifecycle
+        cfn_transform.install()  # inside the Outputs wrapper and the parameter validation below
         machine = sfn_models.StateMachine
         _ORIGINAL["sm_create"] = machine.__dict__["create_from_cloudformation_json"]
         _ORIGINAL["sm_update"] = machine.__dict__["update_from_cloudformation_json"]

@@ -16,24 +16,27 @@ The steps are SAM's own, done in-process:
    EventBridge rules with their patterns and Lambda targets, and, with the
    patches in ``cfn_patches.py``, the state machine with its substitutions.
 
-Why this path and not ``sam build && sam deploy`` (which also works against a
-patched moto server, see ../shared/offline-aws.md):
+Why this path and not ``sam build && sam deploy`` (which the emulator serves too:
+``make deploy-local``, and ``tests/e2e/test_sam_deploy.py`` with the real ``sam deploy``;
+the transform then runs server-side, in the emulator's CloudFormation, through
+:func:`to_cloudformation` below, ``cfn_transform.py``):
 
 - *Speed and no network.* ``sam build`` runs the functions' Makefile, which
   ``pip install``s the arm64/Python 3.13 wheels for Lambda: a download at every
-  fresh demo or test run. ``sam deploy`` adds a subprocess, a change set and a
-  managed-bucket stack (about 7 s for a redeploy). Here a deploy takes about a
+  fresh demo or test run. ``sam deploy`` adds a subprocess, packaging and a
+  change set (about 13 s for a create, 5 s for a no-op redeploy, unbuilt). Here a deploy takes about a
   second, in-process, with nothing fetched.
 - *Same translation.* With ``sam deploy`` the transform runs inside
-  CloudFormation; here the same translator runs in-process, at the version
-  pinned in ``pyproject.toml``. What gets created is
+  CloudFormation (in the emulator too); here the same translator runs in-process,
+  at the version pinned in ``pyproject.toml``. What gets created is
   whatever the template says: a change to a rule pattern, an env var, a
   substitution or a policy shows up here without touching this file.
 
 What it does not prove, honestly:
 
 - ``sam build`` itself (the Makefile, the wheels) and SAM CLI's own packaging and
-  change-set flow are not exercised; ``make build`` does that (it needs the network).
+  change-set flow are not exercised here; ``tests/e2e/test_sam_deploy.py`` runs SAM's
+  packaging and change sets, ``make deploy-local`` the build too (it needs the network).
 - The zip holds the CodeUri directory's source (the ``weightshift`` package and
   ``requirements.txt``), not the third-party wheels a build adds, and moto never
   runs it: the in-process Lambda patch imports the function's ``Handler`` from the

@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.moto_api._internal import mock_random
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+# ``build_surroundings(c, seed=LOCAL_SEED)`` in a fresh emulator makes the same ids every run (zone,
+# load balancers, health checks): samconfig.toml's [local] parameter_overrides are those ids, so
+# `sam deploy --config-env local` fits the surroundings `make emulator` builds. A test keeps them in step.
+LOCAL_SEED = 20261120
 
 
 @dataclass
@@ -110,7 +116,29 @@ def clients(endpoint_url: str | None = None, session: boto3.Session | None = Non
     return Clients(session or boto3.Session(region_name=REGION), endpoint_url)
 
 
-def build_surroundings(c: dict[str, Any], app: str = "shop", zone_name: str = "example.com") -> Surroundings:
+def seed_ids(c: dict[str, Any], seed: int) -> None:
+    """Seed moto's id generator, so the resources made next get the same ids whenever the same calls
+    follow (moto's documented ``/moto-api/seed``; in-process, the same generator directly)."""
+    endpoint = getattr(c, "_endpoint_url", None)
+    if not endpoint:
+        mock_random.seed(seed)
+        return
+    if not str(endpoint).startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError(f"seed_ids only talks to a local emulator, not {endpoint}")
+    request = urllib.request.Request(f"{endpoint}/moto-api/seed?a={int(seed)}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a local http URL, checked above
+        response.read()
+
+
+def build_surroundings(
+    c: dict[str, Any], app: str = "shop", zone_name: str = "example.com", seed: int | None = None
+) -> Surroundings:
+    """The surroundings; with ``seed``, moto's ids are seeded first (see :data:`LOCAL_SEED`)."""
+    if seed is not None:
+        # moto makes a region's EC2 backend (default VPC, subnets: random ids) on first use: make it
+        # now, so the seeded sequence starts at the same point whatever the emulator served before.
+        c["ec2"].describe_vpcs()
+        seed_ids(c, seed)
     zone_id = (
         c["route53"]
         .create_hosted_zone(Name=zone_name, CallerReference=f"{app}-{time.time()}")["HostedZone"]["Id"]
