@@ -23,7 +23,7 @@ def running() -> Iterator[tuple[str, threading.Event, threading.Thread, list[int
     port = free_port()
     thread = threading.Thread(
         target=lambda: status.append(
-            local.serve(port, "weightshift", 0.0, Console(file=out, soft_wrap=True), stop, ready)
+            local.serve(port, "weightshift", 0.0, Console(file=out, soft_wrap=True), stop, ready, deploy="direct")
         ),
         daemon=True,
     )

@@ -11,23 +11,29 @@ then shuts down cleanly. A taken port (a second emulator, say) is a one-line err
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 
 from weightshift_emulator import patches, stack
 from weightshift_emulator.server import HOST, Emulator, start_emulator
-from weightshift_emulator.world import REGION, Surroundings, build_surroundings, set_weighted_pair
+from weightshift_emulator.world import LOCAL_SEED, REGION, ROOT, Surroundings, build_surroundings, set_weighted_pair
 
 DEFAULT_PORT = 4566
 # The compressed clock: a Wait of the workflow sleeps this fraction of its seconds.
 DEFAULT_SCALE = 0.01
-PARAMETERS = {"Schedule": "10,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "15"}
+# What samconfig.toml's [local] environment gives sam deploy (the direct path uses the same).
+PARAMETERS = {"Schedule": "5,25,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "15"}
+Deploy = Literal["sam", "direct"]
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
 
@@ -69,7 +75,31 @@ def try_these(world: Surroundings, stack_name: str) -> list[str]:
     ]
 
 
-def bring_up(port: int, stack_name: str, scale: float, console: Console) -> tuple[Emulator, Surroundings]:
+def deploy_with_sam(endpoint: str, stack_name: str) -> None:
+    """The real SAM CLI path (``make deploy-local``): the artifact bucket, ``sam build``,
+    ``sam deploy --config-env local``; SAM's own output goes to the terminal."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - the emulator's dummy credentials
+        AWS_SESSION_TOKEN="testing",  # noqa: S106
+        AWS_DEFAULT_REGION=REGION,
+        SAM_CLI_TELEMETRY="0",
+    )
+    bin_dir = Path(sys.executable).parent
+    steps = [
+        [sys.executable, "-m", "weightshift_emulator.deploy_local"],
+        [str(bin_dir / "sam"), "build", "--config-env", "local"],
+        [str(bin_dir / "sam"), "deploy", "--config-env", "local", "--stack-name", stack_name],
+    ]
+    for step in steps:
+        subprocess.run(step, cwd=ROOT, env=env, check=True)
+
+
+def bring_up(
+    port: int, stack_name: str, scale: float, console: Console, deploy: Deploy = "sam"
+) -> tuple[Emulator, Surroundings]:
     """Start, build the surroundings, deploy; the caller owns the emulator (stop it)."""
     check_port(port)
     patches.install()
@@ -77,13 +107,19 @@ def bring_up(port: int, stack_name: str, scale: float, console: Console) -> tupl
     emulator = start_emulator(port=port, region=REGION)
     try:
         clients = emulator.clients()
-        world = build_surroundings(clients)
+        # Seeded: the ids samconfig.toml's [local] parameters name (world.LOCAL_SEED).
+        world = build_surroundings(clients, seed=LOCAL_SEED)
         set_weighted_pair(clients, world, blue=100, green=0)
         console.print(
             f"surroundings: zone {world.zone_name} ({world.zone_id}), {world.record_name} -> blue=100 green=0, "
             f"cluster {world.cluster}, services {world.blue_service}/{world.green_service}, alarms, health checks"
         )
-        deployed = stack.deploy(clients, world.parameters(**PARAMETERS), stack_name=stack_name)
+        if deploy == "sam":
+            console.print("deploying with the real SAM CLI: sam build, sam deploy --config-env local")
+            deploy_with_sam(emulator.endpoint_url, stack_name)
+            deployed = stack.describe(clients, stack_name)
+        else:
+            deployed = stack.deploy(clients, world.parameters(**PARAMETERS), stack_name=stack_name)
         console.print(
             f"stack [bold]{deployed.stack_name}[/] {deployed.status}: {len(deployed.functions)} functions, "
             f"{len(deployed.rules)} rules, state machine {deployed.state_machine_arn.split(':')[-1]}"
@@ -101,15 +137,19 @@ def serve(
     console: Console,
     stop: threading.Event,
     ready: threading.Event | None = None,
+    deploy: Deploy = "sam",
 ) -> int:
     """Bring the emulator up, say how to use it, and keep it until ``stop`` is set.
     Exit status: 0, or 2 when the port is taken."""
     started = time.monotonic()
     try:
-        emulator, world = bring_up(port, stack_name, scale, console)
+        emulator, world = bring_up(port, stack_name, scale, console, deploy)
     except PortTaken as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
+    except subprocess.CalledProcessError as exc:
+        console.print(f"[red]error:[/] the deploy failed: {' '.join(exc.cmd)} exited {exc.returncode}")
+        return 1
     try:
         console.print(f"emulator ready on {emulator.endpoint_url} in {time.monotonic() - started:.1f} s")
         console.print("In another terminal:")
@@ -135,11 +175,17 @@ def main(
     scale: Annotated[
         float, typer.Option(help="Wall seconds per simulated second of a workflow Wait (0.01: a minute in 0.6 s).")
     ] = DEFAULT_SCALE,
+    deploy: Annotated[
+        str, typer.Option(help="sam: the real sam build + sam deploy (default); direct: in-process, seconds faster.")
+    ] = "sam",
 ) -> None:
+    if deploy not in ("sam", "direct"):
+        raise typer.BadParameter("--deploy is sam or direct")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    raise typer.Exit(serve(port, stack_name, scale, Console(soft_wrap=True), stop))
+    how: Deploy = "sam" if deploy == "sam" else "direct"
+    raise typer.Exit(serve(port, stack_name, scale, Console(soft_wrap=True), stop, deploy=how))
 
 
 def entry() -> Any:
