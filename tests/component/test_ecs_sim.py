@@ -149,7 +149,7 @@ def test_update_service_sends_real_format_task_events_in_order_with_duplicates(
 
     sim.settle()
     delivered = drain(aws, url)
-    assert sim.errors == []
+    assert list(sim.errors) == []
 
     # The real shape: every field of the sample event that applies to this launch type.
     sample = load_event("green-task-running.json")
@@ -477,7 +477,7 @@ def check_promoted(
     # the old tasks had ~5 minutes of draining ahead. (On the ticker, wall time is simulated time: a
     # machine busy enough to take ~1.5 s from the event to the first readiness poll lets ECS finish.)
     assert readiness_polls(aws, execution["executionArn"]) > (1 if waited else 0)
-    assert sim.errors == []
+    assert list(sim.errors) == []
 
 
 @pytest.mark.e2e
@@ -538,7 +538,7 @@ def test_weightshift_release_promotes_against_the_emulator_server_without_faked_
         assert weights(aws, world) == {"blue": 0, "green": 100}
         after = service(aws, world)
         assert after["taskDefinition"] == out["release"]["taskDefinition"] != before
-        assert emulator.ecs.errors == []
+        assert list(emulator.ecs.errors) == []
     finally:
         emulator.stop()
         cfn_patches.reset()

@@ -134,7 +134,7 @@ import math
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -161,6 +161,7 @@ DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
     "minimumHealthyPercent": 100,
 }
 SERVICE_EVENTS_KEPT = 100  # DescribeServices shows the most recent 100 service events
+RECORDS_KEPT = 10_000
 
 
 # ------------------------------------------------------------------ image health
@@ -453,9 +454,11 @@ class Simulation:
         self.settings = settings
         self.rng = random.Random(settings.seed)  # noqa: S311 - a simulation's dice, not a secret
         self._bind()
-        self.emitted: list[dict[str, Any]] = []  # every event ECS sent, once each
-        self.delivered: list[Delivered] = []  # every delivery to the bus (duplicates included)
-        self.errors: list[BaseException] = []  # failures of deliveries or steps (logged too)
+        # What ECS sent (each event once) and every delivery to the bus (duplicates included): the
+        # most recent RECORDS_KEPT, so a server that runs for days does not grow without end.
+        self.emitted: deque[dict[str, Any]] = deque(maxlen=RECORDS_KEPT)
+        self.delivered: deque[Delivered] = deque(maxlen=RECORDS_KEPT)
+        self.errors: deque[BaseException] = deque(maxlen=RECORDS_KEPT)  # failed deliveries or steps (logged too)
         self.elapsed = 0.0
         self._seq = itertools.count()
         self.lock = threading.RLock()  # the simulated state
