@@ -549,3 +549,62 @@ def test_weightshift_release_promotes_against_the_emulator_server_without_faked_
                 patches.INVOKE_ENVIRONMENT[key] = value
     assert ecs_sim.ACTIVE is None
     assert patches.SIM_TIME.start is None
+
+
+def test_a_stopped_task_is_replaced_and_a_reset_world_starts_over(
+    aws: dict[str, Any], world: Surroundings, sim_factory: Any
+) -> None:
+    """StopTask on a service task: it drains and stops (UserInitiated), and the scheduler starts
+    a replacement of the same deployment. Then moto's reset (what /moto-api/reset does): the
+    simulation forgets the old world and simulates the new one."""
+    from moto.core.base_backend import BackendDict
+
+    sim = sim_factory(seed=8)
+    deployment = service(aws, world)["deployments"][0]["id"]
+    victim = tasks(aws, world)[0]["taskArn"]
+    aws["ecs"].stop_task(cluster=world.cluster, task=victim, reason="on-call: restart")
+    sim.settle()
+    (stopped,) = tasks(aws, world, desiredStatus="STOPPED")
+    assert (stopped["taskArn"], stopped["lastStatus"], stopped["stopCode"], stopped["stoppedReason"]) == (
+        victim,
+        "STOPPED",
+        "UserInitiated",
+        "on-call: restart",
+    )
+    running = tasks(aws, world)
+    assert len(running) == 2
+    assert {t["startedBy"] for t in running} == {deployment}
+    assert victim not in {t["taskArn"] for t in running}
+
+    BackendDict.reset()
+    fresh = build_surroundings(aws)  # created while the simulation runs: adopted as already running
+    assert service(aws, fresh)["runningCount"] == 2
+    release(aws, fresh)
+    sim.settle()
+    assert [d["rolloutState"] for d in service(aws, fresh)["deployments"]] == ["COMPLETED"]
+    assert list(sim.errors) == []
+
+
+def test_create_service_launches_its_first_deployment_through_the_lifecycle(
+    aws: dict[str, Any], world: Surroundings, sim_factory: Any
+) -> None:
+    url = queue_rule(aws)
+    sim = sim_factory(seed=9)
+    created = aws["ecs"].create_service(
+        cluster=world.cluster, serviceName="shop-worker", taskDefinition=world.task_definitions["blue"], desiredCount=1
+    )["service"]
+    (deployment,) = created["deployments"]
+    assert DEPLOYMENT_ID.match(deployment["id"])
+    assert (deployment["status"], deployment["rolloutState"], created["runningCount"]) == ("PRIMARY", "IN_PROGRESS", 0)
+    took = sim.run_until(
+        lambda: (
+            aws["ecs"].describe_services(cluster=world.cluster, services=["shop-worker"])["services"][0]["deployments"][
+                0
+            ]["rolloutState"]
+            == "COMPLETED"
+        )
+    )
+    # No load balancer: a task counts as healthy 40 s after it is RUNNING.
+    assert 40 <= took <= 40 + 1.2 * (10 + 20 + 5) + 1
+    statuses = [e["detail"]["lastStatus"] for e in drain(aws, url) if e["detail"]["group"] == "service:shop-worker"]
+    assert list(dict.fromkeys(statuses)) == ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING"]

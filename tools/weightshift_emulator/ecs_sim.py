@@ -985,6 +985,8 @@ class Simulation:
                 return
             task.last_status, task.started_at, task.running_since = "RUNNING", self.now(), self.elapsed
             self._emit_task(task)
+            if not task.targets:  # no load balancer: the scheduler counts it healthy after a while
+                self._schedule(t.no_load_balancer_healthy_after, _nothing, sim)
 
         self._schedule(self._jitter(t.provisioning), pending, sim)
         return task
