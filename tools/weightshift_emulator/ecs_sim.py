@@ -7,11 +7,13 @@ waits for a canary that never starts, unless a test fakes the events. This modul
 emulator's ECS do what ECS does, over *simulated* time, and lets the rest of the emulator
 (and the tests) drive that time.
 
-**Using it.** ``install()`` patches moto once (every patch does nothing while no simulation
-runs, so the other tests see plain moto). ``start(...)`` begins a :class:`Simulation` for
-moto's ECS backend of one account and region and adopts the services that already exist
-(their running tasks become simulated tasks, registered healthy in their target groups: the
-steady world a user already has). Then time passes only when something makes it pass:
+**Using it.** ``start(...)`` (or ``start_emulator(ecs_scale=...)`` for the server) patches
+moto and begins a :class:`Simulation` for moto's ECS backend of one account and region; it
+adopts the services that already exist (their running tasks become simulated tasks,
+registered healthy in their target groups: the steady world a user already has).
+``sim.stop()`` takes the patches out again: with no simulation running, moto is exactly as
+``patches`` left it, so the other tests see plain moto. Then time passes only when something
+makes it pass:
 
 - ``sim.advance(seconds)`` / ``sim.advance_to(t)`` / ``sim.run_until(predicate)`` /
   ``sim.settle()``: deterministic steps, for tests;
