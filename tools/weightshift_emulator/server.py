@@ -42,6 +42,7 @@ class Emulator:
     server: Any
     port: int
     region: str = REGION
+    ecs: Any = None  # the ECS simulation (ecs_sim.Simulation), when started with ecs_scale
     _saved: dict[str, str | None] = field(default_factory=dict, repr=False)
     _saved_invoke: dict[str, str | None] = field(default_factory=dict, repr=False)
     _saved_config: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -64,6 +65,8 @@ class Emulator:
         """Forget every resource, stop the server and undo the process environment
         changes (the patches stay). moto's backends are shared by the whole process,
         so without the reset the next emulator or mock in this process would see them."""
+        if self.ecs is not None:
+            self.ecs.stop()
         try:
             _post_json(f"{self.endpoint_url}/moto-api/reset", {})
         finally:
@@ -100,8 +103,12 @@ def _post_json(url: str, payload: dict[str, Any]) -> None:
         response.read()
 
 
-def start_emulator(port: int = 0, region: str = REGION) -> Emulator:
-    """Start the emulator on 127.0.0.1 (``port=0``: a free port) with the engine on."""
+def start_emulator(port: int = 0, region: str = REGION, ecs_scale: float | None = None) -> Emulator:
+    """Start the emulator on 127.0.0.1 (``port=0``: a free port) with the engine on.
+
+    ``ecs_scale``: ECS behaves like ECS (``ecs_sim``): deployments roll and send task events
+    on a ticker, one simulated second per ``ecs_scale`` wall seconds, the engine's Wait
+    states on the same clock (``patches.CLOCK.scale``)."""
     patches.install()
     cfn_patches.install()
     werkzeug = logging.getLogger("werkzeug")
@@ -126,6 +133,11 @@ def start_emulator(port: int = 0, region: str = REGION) -> Emulator:
     patches.INVOKE_ENVIRONMENT.update(invoke)
     try:
         _post_json(f"{emulator.endpoint_url}/moto-api/config", patches.ENGINE_CONFIG)
+        if ecs_scale is not None:
+            from weightshift_emulator import ecs_sim
+
+            emulator.ecs = ecs_sim.start(region=region)
+            emulator.ecs.start_ticker(ecs_scale)
     except Exception:
         emulator.stop()
         raise
