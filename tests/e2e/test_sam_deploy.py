@@ -85,7 +85,9 @@ def test_the_local_config_env_fits_the_seeded_surroundings(aws: dict[str, Any]) 
     world = build_surroundings(aws, seed=LOCAL_SEED)
     deploy = LOCAL["deploy"]["parameters"]
     overrides = dict(str(item).split("=", 1) for item in deploy["parameter_overrides"])
-    assert overrides == world.parameters(), "re-run build_surroundings(seed=LOCAL_SEED) and update samconfig.toml"
+    # ReadinessTimeoutSeconds: room for ECS to drain the old tasks (300 s) in the emulator's rolling deployments.
+    expected = world.parameters(ReadinessTimeoutSeconds="600")
+    assert overrides == expected, "re-run build_surroundings(seed=LOCAL_SEED) and update samconfig.toml"
     assert (deploy["resolve_s3"], deploy["confirm_changeset"], deploy["fail_on_empty_changeset"]) == (
         False,
         False,

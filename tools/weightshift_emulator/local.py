@@ -11,6 +11,7 @@ then shuts down cleanly. A taken port (a second emulator, say) is a one-line err
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 import socket
@@ -24,7 +25,7 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from weightshift_emulator import patches, stack
+from weightshift_emulator import ecs_sim, patches, simclock, stack
 from weightshift_emulator.server import HOST, Emulator, start_emulator
 from weightshift_emulator.world import LOCAL_SEED, REGION, ROOT, Surroundings, build_surroundings, set_weighted_pair
 
@@ -32,7 +33,14 @@ DEFAULT_PORT = 4566
 # The compressed clock: a Wait of the workflow sleeps this fraction of its seconds.
 DEFAULT_SCALE = 0.01
 # What samconfig.toml's [local] environment gives sam deploy (the direct path uses the same).
-PARAMETERS = {"Schedule": "5,25,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "15"}
+PARAMETERS = {
+    "Schedule": "5,25,50,100",
+    "StepIntervalSeconds": "60",
+    "HealthPollSeconds": "15",
+    # A rolling ECS deployment drains the old tasks for the target group's 300 s deregistration
+    # delay before the service is steady (ecs_sim): readiness needs more than that.
+    "ReadinessTimeoutSeconds": "600",
+}
 Deploy = Literal["sam", "direct"]
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -40,6 +48,16 @@ app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__
 
 class PortTaken(Exception):
     pass
+
+
+def quiet() -> None:
+    """Keep moto's engine dumps and the functions' JSON logs off the terminal (the CLI and
+    the console show what happens); WEIGHTSHIFT_EMULATOR_LOGS=1 keeps them."""
+    if os.environ.get("WEIGHTSHIFT_EMULATOR_LOGS"):
+        return
+    for name in ("moto", "werkzeug", "weightshift_emulator"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    patches.INVOKE_ENVIRONMENT.update({"POWERTOOLS_LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"})
 
 
 def check_port(port: int) -> None:
@@ -130,6 +148,26 @@ def bring_up(
     return emulator, world
 
 
+class _FollowSimTime:
+    """Lets the ECS simulation live through each tick of the traffic clock (one clock for all)."""
+
+    def __init__(self, sim: ecs_sim.Simulation) -> None:
+        self.sim = sim
+
+    def advance(self, start: float, end: float) -> None:
+        self.sim.sync()
+
+
+def start_world(world: Surroundings, scale: float) -> tuple[simclock.SimClock, ecs_sim.Simulation]:
+    """Time starts: DNS clients send traffic to the ALBs (metrics, alarms evaluated from them)
+    and ECS rolls deployments, on one clock ``1/scale`` times faster than the wall clock."""
+    clock = simclock.for_surroundings(world)
+    sim = ecs_sim.start()
+    clock.participants.append(_FollowSimTime(sim))
+    clock.start(scale=1.0 / scale if scale > 0 else 100.0)
+    return clock, sim
+
+
 def serve(
     port: int,
     stack_name: str,
@@ -150,7 +188,12 @@ def serve(
     except subprocess.CalledProcessError as exc:
         console.print(f"[red]error:[/] the deploy failed: {' '.join(exc.cmd)} exited {exc.returncode}")
         return 1
+    clock, sim = start_world(world, scale)
     try:
+        console.print(
+            f"time runs {1 / scale if scale > 0 else 100:.0f}x faster: DNS clients send traffic to the ALBs "
+            "(metrics, alarms evaluated from them); ECS rolls each UpdateService and emits task events"
+        )
         console.print(f"emulator ready on {emulator.endpoint_url} in {time.monotonic() - started:.1f} s")
         console.print("In another terminal:")
         for line in exports(emulator):
@@ -163,7 +206,11 @@ def serve(
             ready.set()
         stop.wait()
     finally:
-        emulator.stop()
+        try:
+            clock.stop()
+        finally:
+            sim.stop()
+            emulator.stop()
         console.print("emulator stopped")
     return 0
 
@@ -181,6 +228,7 @@ def main(
 ) -> None:
     if deploy not in ("sam", "direct"):
         raise typer.BadParameter("--deploy is sam or direct")
+    quiet()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
