@@ -1,18 +1,22 @@
 """``make demo``: the whole of Weightshift in a local AWS emulator, no account needed.
 
-1. Start the emulator (moto server on 127.0.0.1, Step Functions engine on,
-   Lambda handlers in-process) and deploy the real ``template.yaml`` into it.
-2. Build what a user already has: a hosted zone with the weighted pair (blue
-   live), two ALBs, an ECS cluster with blue and green services, alarms and
-   health checks.
-3. Scenario 1, a good release: green tasks go RUNNING. Their events (several
-   tasks, duplicates, a stale one, a blue scale-out) go through EventBridge;
-   the deployed rule and trigger start exactly one canary, which promotes green.
-4. Scenario 2, a bad release: a new deployment goes to the now idle blue side;
-   its alarm fires at a middle step and Weightshift fails back.
+It runs on the same pieces as ``make emulator`` (``weightshift_emulator.local``):
 
-Time is compressed: each Wait sleeps a small fraction of its real length; the
-figures shown are deployment time (what it would take on AWS).
+1. Start the emulator (moto server on 127.0.0.1, Step Functions engine on, Lambda
+   handlers in-process), build what a user already has (a hosted zone with the
+   weighted pair, blue live; two ALBs; an ECS cluster with blue and green
+   services; alarms; health checks) and deploy the real ``template.yaml``.
+2. Start the world's clock: DNS clients send traffic to the ALB they resolved,
+   the ALBs publish metrics, alarms evaluate from them, ECS rolls deployments.
+3. Scenario 1, a good release: ``weightshift release``'s own code registers a new
+   task definition with a good image for green and updates the service. ECS
+   starts the tasks; their events (duplicates included) go through EventBridge;
+   the deployed rule and trigger start exactly one canary, which promotes green.
+4. Scenario 2, a bad release: the same for blue with an image that serves 5xx.
+   Nothing is set by hand: the health gate sees the errors in the ALB's metrics
+   (or the alarm that went to ALARM from them) and Weightshift fails back.
+
+Time is compressed: the figures shown are deployment time (what it would take on AWS).
 """
 
 from __future__ import annotations
@@ -31,23 +35,20 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
-from weightshift_emulator import patches, stack
-from weightshift_emulator.server import start_emulator
-from weightshift_emulator.world import (
-    Surroundings,
-    build_surroundings,
-    execution_history,
-    set_weighted_pair,
-    task_event,
-    weights,
-)
+from weightshift.adapters.stepfunctions import execution_arn_for
+from weightshift.models import Color
+from weightshift_emulator import local, patches
+from weightshift_emulator.world import execution_history, weights
 
+from weightshift_cli import ops
 from weightshift_cli import timeline as tl
+from weightshift_cli.aws import Aws, AwsOptions, Ports, load_stack
 
 OUTPUT = Path("demo-output")
-TIME_SCALE = 0.002  # a 15 s health poll sleeps 30 ms
-SCHEDULE = "5,25,50,100"
-BAD_STEP = 3  # the alarm fires when the bad release reaches this step
+TIME_SCALE = 0.01  # the world runs 100x the wall clock: a 15 s health poll takes 0.15 s
+SCHEDULE = local.PARAMETERS["Schedule"]
+GOOD_IMAGE = "public.ecr.aws/nginx/nginx:1.27.2"
+BAD_IMAGE = "public.ecr.aws/nginx/nginx:bad"  # traffic.py: a tag "bad" serves 5xx
 
 
 @dataclass
@@ -68,34 +69,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status == self.expected
-
-
-def send(c: dict[str, Any], events: list[dict[str, Any]]) -> None:
-    """Deliver events through EventBridge's put_events (the deployed rule routes them)."""
-    import json
-
-    for start in range(0, len(events), 10):
-        entries = [
-            {
-                "Source": e["source"],
-                "DetailType": e["detail-type"],
-                "Detail": json.dumps(e["detail"]),
-                "Resources": e["resources"],
-            }
-            for e in events[start : start + 10]
-        ]
-        c["events"].put_events(Entries=entries)
-
-
-def release_events(s: Surroundings, color: str, deployment: str, tasks: int) -> tuple[list[dict[str, Any]], str]:
-    """What ECS sends for a deployment of ``tasks`` tasks, as EventBridge may deliver it:
-    every task RUNNING, each delivered twice, then a stale (older) event of the first task."""
-    ids = [f"{color}{deployment[-6:]}{i:02d}" for i in range(tasks)]
-    events = [task_event(s, color, t, deployment, version=3) for t in ids]
-    events += [task_event(s, color, t, deployment, version=3) for t in ids]  # duplicates
-    events.append(task_event(s, color, ids[0], deployment, version=2))  # stale, out of order
-    note = f"{tasks} {color} tasks x 2 deliveries + 1 stale event"
-    return events, note
 
 
 def executions(c: dict[str, Any], machine: str) -> list[dict[str, Any]]:
@@ -162,35 +135,38 @@ def _view(title: str, desc: dict[str, Any], timeline: tl.Timeline, steps: int) -
 def run_scenario(
     console: Console,
     c: dict[str, Any],
-    s: Surroundings,
+    ports: Ports,
     machine: str,
     *,
     scenario: str,
-    color: str,
-    deployment: str,
+    color: Color,
+    image: str,
     expected: str,
-    tasks: int = 3,
-    extra: list[dict[str, Any]] | None = None,
 ) -> Outcome:
+    """Release ``image`` to ``color`` as ``weightshift release`` does, then follow its canary."""
     before = {e["executionArn"] for e in executions(c, machine)}
-    events, note = release_events(s, color, deployment, tasks)
-    events += extra or []
     wall = time.monotonic()
-    send(c, events)
-    started = [e for e in executions(c, machine) if e["executionArn"] not in before]
+    released = ops.release(ports, image, None, color)
     console.print(
-        f"  sent {len(events)} events ({note}{', + a scale-out of the live side' if extra else ''})"
-        f" -> [bold]{len(started)}[/] execution started"
+        f"  {released.service}: {released.previous_image} -> {image} ({released.task_definition.split('/')[-1]}), "
+        f"ECS deployment {released.ecs_deployment}; ECS starts the tasks, their events reach the trigger"
     )
+    arn = execution_arn_for(machine, released.deployment_id)
+    deadline = time.monotonic() + 60
+    while arn not in {e["executionArn"] for e in executions(c, machine)}:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no canary started for {released.ecs_deployment} within 60 s")
+        time.sleep(0.1)
+    started = [e for e in executions(c, machine) if e["executionArn"] not in before]
+    console.print(f"  -> [bold]{len(started)}[/] execution started: {released.deployment_id}")
     if len(started) != 1:
         raise SystemExit(f"expected exactly one execution, got {len(started)}")
-    arn = started[0]["executionArn"]
     desc, timeline = follow(console, c, arn, f"{scenario}: canary to {color}", len(SCHEDULE.split(",")))
     events_h = execution_history(c["stepfunctions"], arn)
     steps = sum(1 for p in timeline.points if p.event == "step")
     return Outcome(
         scenario=scenario,
-        deployment=started[0]["name"],
+        deployment=released.deployment_id,
         target=color,
         status=desc["status"],
         expected=expected,
@@ -219,63 +195,32 @@ def main() -> int:
     quiet()
     t0 = time.monotonic()
     console.rule("[bold]Weightshift demo[/]: the real template in a local AWS emulator")
-    patches.install()
-    patches.CLOCK.scale = TIME_SCALE
-    with start_emulator() as emu:
+    emu, s = local.bring_up(0, "weightshift", TIME_SCALE, console, deploy="direct")
+    clock, sim = local.start_world(s, TIME_SCALE)
+    try:
         c = emu.clients()
-        console.print(f"emulator on {emu.endpoint_url} (moto, Step Functions engine on, Lambda in-process)")
-        s = build_surroundings(c)
-        set_weighted_pair(c, s, blue=100, green=0)
-        console.print(
-            f"surroundings: zone {s.zone_name}, {s.record_name} -> blue=100 green=0, cluster {s.cluster}, "
-            f"services {s.blue_service}/{s.green_service}, alarms, health checks"
+        console.print(f"emulator on {emu.endpoint_url}; the world runs {1 / TIME_SCALE:.0f}x the wall clock")
+        ports = Ports(
+            Aws(AwsOptions(endpoint_url=emu.endpoint_url, region=emu.region)),
+            load_stack(Aws(AwsOptions(endpoint_url=emu.endpoint_url, region=emu.region)), "weightshift"),
         )
-        params = s.parameters(Schedule=SCHEDULE, StepIntervalSeconds="60", HealthPollSeconds="15")
-        deployed = stack.deploy(c, params)
-        console.print(
-            f"deployed template.yaml as stack [bold]{deployed.stack_name}[/] ({deployed.status}): "
-            f"{len(deployed.functions)} functions, {len(deployed.rules)} rules, state machine "
-            f"{deployed.state_machine_arn.split(':')[-1]}, schedule {SCHEDULE}"
-        )
-        machine = deployed.state_machine_arn
+        machine = ports.stack.state_machine_arn
 
         console.rule("Scenario 1: a good release of green")
-        scale_out = task_event(s, "blue", "bluescaleout01", "ecs-svc/1000000000000000001", version=3)
         good = run_scenario(
-            console,
-            c,
-            s,
-            machine,
-            scenario="1 good release",
-            color="green",
-            deployment="ecs-svc/7000000000000000001",
-            expected="SUCCEEDED",
-            extra=[scale_out],
+            console, c, ports, machine, scenario="1 good release", color="green", image=GOOD_IMAGE, expected="SUCCEEDED"
         )
-
-        console.rule(f"Scenario 2: a bad release of blue (its alarm fires at step {BAD_STEP})")
-        shift_fn = deployed.functions["ShiftFunction"]
-
-        def alarm_at_bad_step(function_name: str, event: Any) -> None:
-            step = int((event.get("state", {}).get("shift") or {}).get("stepIndex", 0)) + 1
-            if function_name == shift_fn and event.get("action") == "shift" and step == BAD_STEP:
-                c["cloudwatch"].set_alarm_state(
-                    AlarmName=s.blue_alarm, StateValue="ALARM", StateReason="5xx over threshold (demo)"
-                )
-
-        patches.INVOKE_HOOKS.append(alarm_at_bad_step)
+        console.rule("Scenario 2: a bad release of blue (its image serves 5xx)")
         bad = run_scenario(
-            console,
-            c,
-            s,
-            machine,
-            scenario="2 bad release",
-            color="blue",
-            deployment="ecs-svc/7000000000000000002",
-            expected="FAILED",
+            console, c, ports, machine, scenario="2 bad release", color="blue", image=BAD_IMAGE, expected="FAILED"
         )
-        patches.INVOKE_HOOKS.remove(alarm_at_bad_step)
         final = weights(c, s)
+    finally:
+        try:
+            clock.stop()
+        finally:
+            sim.stop()
+            emu.stop()
 
     outcomes = [good, bad]
     table = Table(title="Weightshift demo summary")
