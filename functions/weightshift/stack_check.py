@@ -62,7 +62,11 @@ def on_request(request: Request, ports: CheckPorts) -> Outcome:
         return _release(request, props, ports)
     physical = physical_id(props)
     if request.request_type == "Update":
-        status = ports.cloudformation.stack_status(request.stack_id)
+        try:
+            status = ports.cloudformation.stack_status(request.stack_id)
+        except Exception:  # noqa: BLE001 (unknown status: check as for any update; a fit configuration still passes)
+            logger.warning("could not read the stack's status; checking as for any update", exc_info=True)
+            status = ""
         if status in ROLLING_BACK:
             return Outcome(True, f"stack is {status}: the previous configuration is put back unchecked", physical)
     try:

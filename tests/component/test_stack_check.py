@@ -275,3 +275,21 @@ def test_a_request_that_is_not_from_cloudformation_is_refused_without_an_answer(
     with pytest.raises(Exception, match="validation error"):
         custom_resource.run({"RequestType": "Create"}, Context(60_000), lambda r: custom_resource.Outcome(True, "", ""))
     assert listener.bodies == []
+
+
+def test_an_update_whose_stack_status_cannot_be_read_is_checked_as_any_update(
+    aws: dict[str, Any], world: Surroundings, check: Any
+) -> None:
+    """DescribeStacks failing must not fail the update by itself: a configuration that fits
+    still passes (so a rollback of one is never blocked by the read), a bad one still fails."""
+    ports, stacks = check
+
+    def broken(stack_id: str) -> str:
+        raise RuntimeError("Throttling")
+
+    stacks.stack_status = broken  # type: ignore[method-assign]
+    params = world.parameters()
+    assert stack_check.on_request(request("Create", FIRST, params), ports).ok
+    assert stack_check.on_request(request("Update", FIRST, world.parameters(Schedule="10,100"), params), ports).ok
+    bad = stack_check.on_request(request("Update", FIRST, world.parameters(Schedule="50,10,100"), params), ports)
+    assert not bad.ok
