@@ -45,9 +45,27 @@ from weightshift.settings import load_route_config  # noqa: E402
 from weightshift_cli.timeline import route53_changes  # noqa: E402
 from weightshift_emulator import install as installer  # noqa: E402
 from weightshift_emulator import patches  # noqa: E402
-from weightshift_emulator.world import build_surroundings, clients, execution_history, task_event  # noqa: E402
+from weightshift_emulator.world import (  # noqa: E402
+    build_surroundings,
+    clients,
+    execution_history,
+    set_weighted_pair,
+    task_event,
+)
 
-SCHEDULES = ["AllAtOnce", "Canary10Percent5Minutes", "5,25,50,100", "Linear10PercentEvery1Minute"]
+# (schedule, StepIntervalSeconds, HealthPollSeconds): the four schedules at the old 15 s
+# poll, then issue 11's comparisons at a 300 s safety poll (the alarms' events end a bake).
+RUNS = [
+    ("AllAtOnce", 60, 15),
+    ("Canary10Percent5Minutes", 60, 15),
+    ("5,25,50,100", 60, 15),
+    ("Linear10PercentEvery1Minute", 60, 15),
+    ("10,25,50,100", 60, 15),
+    ("10,25,50,100", 300, 15),
+    ("Canary10Percent5Minutes", 60, 300),
+    ("10,25,50,100", 60, 300),
+    ("10,25,50,100", 300, 300),
+]
 PRICE = 0.025 / 1000  # USD per state transition, Standard workflows, us-east-1
 
 
@@ -57,11 +75,13 @@ def wait(sfn: Any, arn: str) -> dict[str, Any]:
     return dict(desc)
 
 
-def run_schedule(schedule: str) -> dict[str, Any]:
+def run_schedule(schedule: str, poll: int = 15, interval: int = 60) -> dict[str, Any]:
     with mock_aws(config=patches.ENGINE_CONFIG):
         c = clients()
         s = build_surroundings(c)
-        inst = installer.install(c, s.parameters(Schedule=schedule, StepIntervalSeconds="60", HealthPollSeconds="15"))
+        inst = installer.install(
+            c, s.parameters(Schedule=schedule, StepIntervalSeconds=str(interval), HealthPollSeconds=str(poll))
+        )
         plan = build_plan(
             load_route_config(inst.env("TriggerFunction")), "green", "ecs-svc/1", s.task_definitions["green"]
         )
@@ -86,6 +106,51 @@ def run_schedule(schedule: str) -> dict[str, Any]:
             "deploy_minutes": waits / 60,
             "wall": wall,
         }
+
+
+def detection_delay(poll: int, events: bool) -> tuple[str, float]:
+    """Simulated seconds from an alarm going to ALARM, as a bake's wait begins, to the first
+    fail-back DNS change: through the alarm's state-change event, or (``events=False``: the
+    alarm rule disabled, as before issue 11) at the next health poll."""
+    from weightshift_emulator import cfn_patches
+
+    cfn_patches.install()
+    cfn_patches.reset()
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        c = clients()
+        s = build_surroundings(c)
+        inst = installer.install(
+            c, s.parameters(Schedule="10,100", StepIntervalSeconds="600", HealthPollSeconds=str(poll))
+        )
+        if not events:
+            c["events"].disable_rule(Name=f"{installer.STACK}-alarm-went-off")
+        set_weighted_pair(c, s, blue=100, green=0)
+        fired: list[int] = []
+
+        def on_wait(w: patches.Wait) -> None:
+            if w.state == "Bake and watch health" and not fired:
+                fired.append(len(patches.CLOCK.waits))
+                c["cloudwatch"].set_alarm_state(AlarmName=s.green_alarm, StateValue="ALARM", StateReason="bench")
+
+        patches.CLOCK.hooks.append(on_wait)
+        plan = build_plan(
+            load_route_config(inst.env("TriggerFunction")), "green", "ecs-svc/2", s.task_definitions["green"]
+        )
+        arn = c["stepfunctions"].start_execution(
+            stateMachineArn=inst.state_machine_arn, name=plan.deployment_id, input=json.dumps(plan.dump())
+        )["executionArn"]
+        desc = wait(c["stepfunctions"], arn)
+        after = patches.CLOCK.waits[fired[0] - 1 :]  # the wait the alarm fired in, and every one after it
+        waited = [w for w in after if w.execution == arn and w.kind == "wait"]
+        # With the event, the wait the alarm fired in ended at once (its token answered);
+        # without, it ran to its end before the check saw the alarm.
+        delay = (
+            0.0
+            if waited and waited[0].ended is not None and waited[0].ended() and events
+            else sum(w.seconds for w in waited)
+        )
+        cfn_patches.reset()
+        return str(desc.get("error")), delay
 
 
 def trigger_ratio(rounds: int = 30) -> tuple[float, float]:
@@ -115,9 +180,11 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
     patches.install()
     console = Console(width=150)
-    table = Table(title="One deployment per schedule (interval 60 s, health poll 15 s, TTL 60 s)")
+    table = Table(title="One deployment per schedule (TTL 60 s)")
     for col in (
         "schedule",
+        "bake",
+        "poll",
         "result",
         "steps",
         "transitions",
@@ -130,11 +197,13 @@ def main() -> None:
         "emulated in",
     ):
         table.add_column(col, justify="right")
-    for schedule in SCHEDULES:
+    for schedule, interval, poll in RUNS:
         patches.reset()
-        r = run_schedule(schedule)
+        r = run_schedule(schedule, poll, interval)
         table.add_row(
             r["schedule"],
+            f"{interval} s",
+            f"{poll} s",
             r["status"],
             str(r["steps"]),
             str(r["transitions"]),
@@ -147,6 +216,16 @@ def main() -> None:
             f"{r['wall']:.2f} s",
         )
     console.print(table)
+    delays = Table(title="Alarm to ALARM as a bake's wait begins -> first fail-back DNS change (simulated seconds)")
+    for col in ("health poll", "path", "error", "delay"):
+        delays.add_column(col, justify="right")
+    for poll in (15, 300):
+        for events in (False, True):
+            patches.reset()
+            error, delay = detection_delay(poll, events)
+            path = "alarm event (issue 11)" if events else "next poll only (before)"
+            delays.add_row(f"{poll} s", path, error, f"{delay:.0f} s")
+    console.print(delays)
     first, dup = trigger_ratio()
     console.print(
         f"trigger: first event {first * 1000:.1f} ms, duplicate {dup * 1000:.1f} ms "

@@ -70,14 +70,20 @@ def error_rate_check(
     return "pass", f"target 5xx rate {target.rate:.1%} within {limit:.1%}"
 
 
-def evaluate(signals: Signals, min_requests: int = 50, max_ratio: float = 2.0) -> Verdict:
+def alarm_failures(alarms: dict[str, str]) -> list[str]:
+    """A configured alarm in ALARM, or one that no longer exists, fails the gate."""
     failures: list[str] = []
-    notes: list[str] = []
-    for name, state in sorted(signals.alarms.items()):
+    for name, state in sorted(alarms.items()):
         if state == "ALARM":
             failures.append(f"alarm {name} is in ALARM")
         elif state == "MISSING":
             failures.append(f"alarm {name} does not exist")
+    return failures
+
+
+def evaluate(signals: Signals, min_requests: int = 50, max_ratio: float = 2.0) -> Verdict:
+    failures = alarm_failures(signals.alarms)
+    notes: list[str] = []
     if signals.health_check_fraction is not None and signals.health_check_fraction <= ROUTE53_HEALTHY_FRACTION:
         failures.append(
             f"Route 53 health check is unhealthy ({signals.health_check_fraction:.0%} of checkers report healthy)"

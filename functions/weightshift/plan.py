@@ -38,6 +38,9 @@ EVENTS_WAIT = 2
 EVENTS_CHOICE = 2
 EVENTS_PASS = 2
 EVENTS_RETRY = 3  # one more scheduled/started/failed triple
+# The bake: a waitForTaskToken task (entered, scheduled, started, submitted, timed out or
+# failed, exited).
+EVENTS_BAKE = 6
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,13 @@ def bake_polls(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
     return max(1, math.ceil(max(step.bake_seconds, ttl_seconds) / poll_seconds))
 
 
+def bake_wait_seconds(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
+    """Each wait of a step's bake: the bake split evenly into its polls, so a bake shorter
+    than the poll interval is not stretched to it (a 60 s bake with a 300 s safety poll
+    is one 60 s wait), and the polls together last the bake, give or take a second each."""
+    return math.ceil(max(step.bake_seconds, ttl_seconds) / bake_polls(step, ttl_seconds, poll_seconds))
+
+
 def estimate(plan: Plan, ttl_seconds: int) -> Cost:
     """Worst-case history events, happy-path transitions and minimum duration."""
     readiness_polls = (
@@ -148,9 +158,9 @@ def estimate(plan: Plan, ttl_seconds: int) -> Cost:
         # shift, get change, in-sync choice, bake loop, next-step choice
         events += EVENTS_TASK + EVENTS_TASK + EVENTS_CHOICE + EVENTS_CHOICE
         events += DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_PASS + EVENTS_TASK + EVENTS_CHOICE)
-        events += polls * (EVENTS_WAIT + EVENTS_TASK + EVENTS_CHOICE + 2 * EVENTS_RETRY)
+        events += polls * (EVENTS_BAKE + EVENTS_TASK + EVENTS_CHOICE + 2 * EVENTS_RETRY)
         transitions += 3 + polls * 3 + 1
-        duration += polls * plan.poll_seconds
+        duration += polls * bake_wait_seconds(step, ttl_seconds, plan.poll_seconds)
     # Promote (task) and succeed, or fail back (task + sync wait) and fail.
     events += (
         2 * EVENTS_TASK

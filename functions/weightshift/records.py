@@ -121,6 +121,8 @@ class LockHolder(_Item):
     failback_by: str = ""  # who is failing back this (ended) holder, if anyone
     failback_at: str = ""
     lease_at: str = ""  # set while the holder's own DNS write is in flight
+    bake_token: str = ""  # the task token of the holder's bake in progress (the alarm listener ends it)
+    bake_step: int = 0  # the step that bake belongs to
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from weightshift.errors import (
 from weightshift.models import Plan, SideSpec, Weights
 from weightshift.observability import logger
 from weightshift.ownership import not_owned_reason
-from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, fit_to_ttl, validate_plan
+from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, bake_wait_seconds, fit_to_ttl, validate_plan
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
 from weightshift.records import DeploymentRecord, Status
 from weightshift.settings import RouteConfig
@@ -479,6 +479,7 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "originalWeights": previous.get("originalWeights"),
         "bakeSeconds": max(step.bake_seconds, ttl),
         "polls": bake_polls(step, ttl, plan.poll_seconds),
+        "waitSeconds": bake_wait_seconds(step, ttl, plan.poll_seconds),  # each wait of the bake
         "syncPolls": {"n": 0},  # counted by the state machine while it waits for INSYNC
     }
 
@@ -533,6 +534,28 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "notes": verdict.notes,
         "noVerdictPolls": no_verdict,
     }
+
+
+def watch(inp: TaskInput, task_token: str, ports: WorkflowPorts) -> dict[str, Any]:
+    """Task "Bake and watch health" (``waitForTaskToken``): the bake is one waiting task
+    that ends when its time is up (``States.Timeout``, then "Check health") or when the
+    alarm listener fails it (``alarm.py``: a configured alarm went to ALARM).
+
+    The token is stored before the alarms are read: an alarm that goes to ALARM after this
+    read sends its event to a listener that finds the token; one that went before is seen
+    here, and fails the task at once (HealthGateFailed)."""
+    plan = inp.plan
+    step = int(inp.part("shift").get("stepIndex", 0))
+    if not ports.deployments.watch(plan.route_key, inp.execution_arn, task_token, step, _iso(inp.now)):
+        raise RouteLost(
+            f"execution {inp.execution_arn} no longer holds route {plan.record_name}; its bake cannot be watched"
+        )
+    states = ports.cloudwatch.alarm_states(plan.health.alarm_names)
+    failures = health.alarm_failures(states)
+    if failures:
+        raise HealthGateFailed(f"step {step}, as the bake began: " + "; ".join(failures))
+    logger.info("bake armed", extra={"step": step, "alarms": len(states)})
+    return {"stepIndex": step, "watching": sorted(states)}
 
 
 def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Signals:

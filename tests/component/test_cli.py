@@ -170,7 +170,14 @@ def alarm_at_step_2(env: Env, alarm: str) -> Callable[[str, Any], None]:
             and event.get("action") == "shift"
             and state.get("shift", {}).get("stepIndex") == 1
         ):
-            env.aws["cloudwatch"].set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)")
+            # From another thread, as CloudWatch would: its state-change event invokes the alarm
+            # listener, which must not run inside this (Shift) function's invocation.
+            threading.Thread(
+                target=lambda: env.aws["cloudwatch"].set_alarm_state(
+                    AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)"
+                ),
+                daemon=True,
+            ).start()
 
     return hook
 

@@ -130,7 +130,7 @@ def test_every_asynchronously_invoked_function_keeps_what_it_fails_to_handle() -
         for props in [r["Properties"]]
         if any(e["Type"] in ("EventBridgeRule", "CloudWatchEvent") for e in (props.get("Events") or {}).values())
     }
-    assert set(asynchronous) == {"TriggerFunction", "AbortFunction"}
+    assert set(asynchronous) == {"TriggerFunction", "AbortFunction", "AlarmFunction"}
     for name, props in asynchronous.items():
         config = props.get("EventInvokeConfig")
         assert config, f"{name} has no EventInvokeConfig: a function error would drop the event"

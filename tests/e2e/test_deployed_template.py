@@ -44,6 +44,7 @@ FUNCTIONS = {
     "GateFunction",
     "FinishFunction",
     "AbortFunction",
+    "AlarmFunction",
     "ConfigurationCheckFunction",
 }
 
@@ -153,6 +154,8 @@ def test_the_stack_is_what_the_template_declares(env: Env) -> None:
     assert trigger_pattern["detail"]["clusterArn"] == [env.world.cluster_arn()]
     abort_pattern = json.loads(rules["AbortFunctionExecutionEnded"]["EventPattern"])
     assert abort_pattern["detail"]["stateMachineArn"] == [deployed.state_machine_arn]
+    alarm_pattern = json.loads(rules["AlarmFunctionAlarmWentOff"]["EventPattern"])
+    assert alarm_pattern["detail"] == {"alarmName": ["shop-blue-5xx", "shop-green-5xx"], "state": {"value": ["ALARM"]}}
     # Both asynchronously invoked functions keep what they fail to handle in the stack's queue.
     queue_arn = aws["sqs"].get_queue_attributes(
         QueueUrl=deployed.outputs["TriggerDeadLetterQueueUrl"], AttributeNames=["QueueArn"]
@@ -223,9 +226,10 @@ def test_scenario_2_alarm_at_a_middle_step_fails_back_to_the_original_weights(en
     assert abort.ok
     assert abort.response["action"] == "none", abort.response
     # Production-sized waits were asked for, and skipped: a 15 s poll, four per 60 s bake at
-    # step 1, then the first poll of step 2 caught the alarm.
+    # step 1; step 2's bake saw the alarm as it began (it fired during the shift), before any wait.
     bakes = [(w.state, w.seconds) for w in patches.CLOCK.for_execution(execution["executionArn"])]
-    assert bakes == [("Bake and watch health", 15.0)] * 5
+    assert bakes == [("Bake and watch health", 15.0)] * 4
+    assert "as the bake began" in desc["cause"]
 
 
 def test_stop_execution_fails_back_through_the_deployed_abort_rule(env: Env) -> None:

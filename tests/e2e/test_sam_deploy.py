@@ -138,7 +138,11 @@ def test_sam_deploy_creates_the_stack_a_redeploy_is_a_no_op_and_a_release_promot
         deployed = stack.describe(aws, STACK)
         assert deployed.status == "CREATE_COMPLETE"
         assert set(deployed.functions) == FUNCTIONS
-        assert set(deployed.rules) == {"TriggerFunctionEcsTaskRunning", "AbortFunctionExecutionEnded"}
+        assert set(deployed.rules) == {
+            "TriggerFunctionEcsTaskRunning",
+            "AbortFunctionExecutionEnded",
+            "AlarmFunctionAlarmWentOff",
+        }
         assert {"StateMachineArn", "DeploymentsTableName", "TriggerFunctionName", "RecordName"} <= set(deployed.outputs)
         machine = aws["stepfunctions"].describe_state_machine(stateMachineArn=deployed.state_machine_arn)
         assert "${" not in machine["definition"]

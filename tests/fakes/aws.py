@@ -188,6 +188,8 @@ class FakeExecution:
 class FakeExecutions:
     executions: dict[str, FakeExecution] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    waiting_tasks: set[str] = field(default_factory=set)  # task tokens a test says are waiting
+    failed_tasks: dict[str, tuple[str, str]] = field(default_factory=dict)  # token -> (error, cause)
 
     def start(self, state_machine_arn: str, name: str, input_json: str) -> str:
         self.faults.check("start", name)
@@ -204,6 +206,13 @@ class FakeExecutions:
         if found is None or found.status != "RUNNING":
             return False
         found.status = "ABORTED"
+        return True
+
+    def fail_task(self, task_token: str, error: str, cause: str) -> bool:
+        self.faults.check("fail_task", task_token)
+        if task_token in self.failed_tasks or task_token not in self.waiting_tasks:
+            return False
+        self.failed_tasks[task_token] = (error, cause)
         return True
 
     def status(self, execution_arn: str) -> dict[str, Any]:

@@ -197,9 +197,15 @@ class Stack:
 
 @contextmanager
 def installed_stack() -> Iterator[Stack]:
-    """One emulator and one installed stack for many sequences (each resets what it sees)."""
+    """One emulator and one installed stack for many sequences (each resets what it sees).
+    EventBridge delivers to Lambda targets as AWS does (cfn_patches): an alarm the simulation
+    sets to ALARM reaches the stack's alarm listener, which ends a bake in progress."""
+    from weightshift_emulator import cfn_patches
+
     patches.install()
     patches.reset()
+    cfn_patches.install()
+    cfn_patches.reset()
     with mock_aws(config=patches.ENGINE_CONFIG), sim.observing():
         aws = clients()
         world = build_surroundings(aws)

@@ -6,7 +6,18 @@ from __future__ import annotations
 
 import pytest
 
+from tests.simulation import world as sim
 from tests.simulation.machine import Simulation, simulated
+
+
+def time_passes(state: Simulation, which: int) -> None:
+    """The rule, if its precondition holds now. Since issue 11 a bake that begins with an
+    alarm already in ALARM fails back before it waits, so where a sequence once found an
+    execution waiting (or running) there may be none; the rest of it still runs, and the
+    narrower test of its bug is in tests/workflow/test_simulation_finds.py."""
+    if sim.SCHEDULER.parked:
+        state.time_passes(which=which)
+
 
 pytestmark = pytest.mark.simulation
 
@@ -23,13 +34,14 @@ def test_seed_2_a_fail_back_interrupted_by_dynamodb_was_never_announced() -> Non
         state.transient_fault(fault="dynamodb transact_write_items InternalServerError")
         state.release_idle_side(copies=[1, 2, 2], tasks=2)
         state.release_idle_side(copies=[2, 3, 3], tasks=3)
-        state.time_passes(which=1)
+        time_passes(state, which=1)
         state.transient_fault(fault="dynamodb delete_item InternalServerError")
         state.release_idle_side(copies=[2, 1, 2], tasks=1)
         state.alarm(side="blue", state="OK")
-        state.newer_release_mid_canary(copies=[2, 2, 2], tasks=3)
+        if any(e.origin == "trigger" for e in state.running_executions()):  # the rule's precondition
+            state.newer_release_mid_canary(copies=[2, 2, 2], tasks=3)
         state.release_idle_side(copies=[2, 3, 3], tasks=3)
         state.alarm(side="blue", state="ALARM")
-        state.time_passes(which=1)
+        time_passes(state, which=1)
         state.settle()
         state.teardown()

@@ -281,11 +281,20 @@ class Scheduler:
                 # thread (the one that parks at a Wait), and each Task in a thread of its own.
                 logic = [t for t in alive if "_execution_logic" in t.name]
                 others = [t for t in alive if "_execution_logic" not in t.name]
-                if not (len(logic) == len(spots) and all(t.ident in parked_threads for t in others)):
+                # A bake is a Task that parks: its own thread waits at the hook, and the
+                # program's thread (eval) waits for that Task; such an eval thread is parked too.
+                unparked = [t for t in others if t.ident not in parked_threads]
+                parked_tasks = sum(1 for t in others if t.ident in parked_threads and "(_exec_and_notify)" in t.name)
+                waiting_programs = [t for t in unparked if "(eval)" in t.name][:parked_tasks]
+                busy_threads = [t for t in unparked if t not in waiting_programs]
+                if not (len(logic) == len(spots) and not busy_threads):
                     if time.monotonic() > deadline:
-                        busy = [t.name for t in alive if t.ident not in parked_threads]
+                        busy = [t.name for t in busy_threads]
                         raise AssertionError(f"the emulator did not quiesce in {timeout}s: busy threads {busy}")
-                    task = next((t for t in others if t.ident is not None and "(_exec_and_notify)" in t.name), None)
+                    # (A bake is a Task that parks: its thread waits for its token at the hook.)
+                    task = next(
+                        (t for t in busy_threads if t.ident is not None and "(_exec_and_notify)" in t.name), None
+                    )
                     if task is None:
                         self.parking.wait(THREAD_END_POLL)  # holds the lock until it waits: no park is missed
                         continue

@@ -93,7 +93,11 @@ def test_only_this_stacks_rules_may_dead_letter_into_the_queue() -> None:
         if spec["Properties"].get("DeadLetterConfig", {}).get("Arn")
         == {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}
     }
-    assert dead_lettering == {"TriggerFunctionEcsTaskRunning", "AbortFunctionExecutionEnded"}
+    assert dead_lettering == {
+        "TriggerFunctionEcsTaskRunning",
+        "AbortFunctionExecutionEnded",
+        "AlarmFunctionAlarmWentOff",
+    }
     assert allowed == dead_lettering
 
 

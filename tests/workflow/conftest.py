@@ -163,7 +163,11 @@ class Canary:
 
 
 @pytest.fixture
-def canary_factory(aws: dict[str, Any], world: Surroundings, r53_log: Route53Log) -> Iterator[Callable[..., Canary]]:
+def canary_factory(
+    aws: dict[str, Any], world: Surroundings, r53_log: Route53Log, cfn_patched: None
+) -> Iterator[Callable[..., Canary]]:
+    """Installs the stack's runtime pieces; EventBridge delivers to Lambda targets as AWS does
+    (cfn_patched), so an alarm's state-change event reaches the stack's alarm listener."""
     made: list[Canary] = []
 
     def make(**params: Any) -> Canary:

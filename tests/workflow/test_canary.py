@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from weightshift.plan import DNS_SYNC_MAX_POLLS, estimate
+from weightshift.plan import DNS_SYNC_MAX_POLLS, build_plan, estimate
+from weightshift.settings import load_route_config
 from weightshift_emulator import patches
 
 from tests.workflow.conftest import Canary
@@ -126,25 +127,75 @@ def test_alarm_at_any_step_fails_back_to_the_recorded_original_weights(canary: C
     assert record["restoredWeights"] == {"blue": 200, "green": 0}
 
 
-def test_alarm_is_caught_within_one_poll_not_at_the_end_of_the_bake(canary_factory: Any) -> None:
-    canary = canary_factory(Schedule="10,100", StepIntervalSeconds="600", HealthPollSeconds="15")
+@pytest.mark.parametrize("poll", ["15", "300"])
+def test_an_alarm_ends_the_bake_at_once_through_its_state_change_event(canary_factory: Any, poll: str) -> None:
+    """The alarm goes to ALARM while the bake waits; its state-change event reaches the
+    stack's alarm rule, the listener fails the bake's task, and the execution fails back
+    without waiting for the rest of that wait, whatever the poll interval."""
+    canary = canary_factory(Schedule="10,100", StepIntervalSeconds="600", HealthPollSeconds=poll)
     canary.set_pair(blue=100, green=0)
-    polls: list[str] = []
+    waits: list[patches.Wait] = []
 
     def on_wait(wait: patches.Wait) -> None:
         if wait.state == "Bake and watch health":
-            polls.append(wait.state)
-            if len(polls) == 3:
+            waits.append(wait)
+            if len(waits) == 2:
+                assert wait.ended is not None
+                assert not wait.ended()
                 canary.aws["cloudwatch"].set_alarm_state(
-                    AlarmName=canary.world.green_alarm, StateValue="ALARM", StateReason="x"
+                    AlarmName=canary.world.green_alarm, StateValue="ALARM", StateReason="5xx over 10 (test)"
                 )
+                assert wait.ended(), "the listener answered the bake's token before its wait was over"
 
     patches.CLOCK.hooks.append(on_wait)
     result = canary.run(canary.plan())
 
     assert result["status"] == "FAILED"
-    assert len(polls) == 3  # failed at the poll after the alarm, 40 polls before the bake's end
+    assert result["error"] == "AlarmFired"
+    assert f"alarm {canary.world.green_alarm} went to ALARM at " in result["cause"]
+    assert "5xx over 10 (test)" in result["cause"]
+    assert len(waits) == 2  # the second wait of a 600 s bake, not its end
     assert canary.weights() == {"blue": 100, "green": 0}
+    (failed,) = [e for e in canary.history(result["executionArn"]) if e["type"] == "TaskFailed"]
+    assert failed["taskFailedEventDetails"]["error"] == "AlarmFired"
+    assert failed["taskFailedEventDetails"]["resource"] == "invoke.waitForTaskToken"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "interval", "bound"),
+    [("Canary10Percent5Minutes", "60", 45), ("10,25,50,100", "60", None), ("10,25,50,100", "300", None)],
+)
+def test_with_a_slow_safety_poll_a_bake_costs_the_same_whatever_its_length(
+    canary_factory: Any, schedule: str, interval: str, bound: int | None
+) -> None:
+    """Issue 11's targets, with HealthPollSeconds=300 (the alarms' events catch a bad release
+    in seconds; the poll is the safety net): Canary10Percent5Minutes in at most 45 state
+    transitions, and a 4-step list with 5-minute bakes within 20% of the same list with
+    1-minute bakes (the plan's estimate is the exact count)."""
+    canary = canary_factory(Schedule=schedule, StepIntervalSeconds=interval, HealthPollSeconds="300")
+    canary.set_pair(blue=100, green=0)
+    plan = canary.plan()
+    result = canary.run(plan)
+    assert result["status"] == "SUCCEEDED"
+    transitions = canary.transitions(result["executionArn"])
+    assert transitions == estimate(plan, 60).transitions
+    if bound is not None:
+        assert transitions <= bound
+    else:
+        config = load_route_config(canary.installed.env("TriggerFunction"))
+        with_1_minute_bakes = build_plan(
+            config.model_copy(update={"step_interval_seconds": 60}),
+            "green",
+            "ecs-svc/1001",
+            canary.world.task_definitions["green"],
+        )
+        one_minute = estimate(with_1_minute_bakes, 60).transitions
+        assert transitions <= 1.2 * one_minute, (transitions, one_minute)
+    # No bake outlasts its step: the waits add up to the bakes, not to whole polls.
+    waits = [
+        w.seconds for w in patches.CLOCK.for_execution(result["executionArn"]) if w.state == "Bake and watch health"
+    ]
+    assert sum(waits) == sum(max(s.bake_seconds, 60) for s in plan.steps)
 
 
 def test_unhealthy_route53_health_check_fails_back(canary: Canary) -> None:
@@ -488,13 +539,16 @@ def test_a_poll_in_line_spends_no_route53_request_while_the_holder_runs(
 
     canary.set_pair(blue=100, green=0)
     first, second = canary.plan("green", "ecs-svc/3101"), canary.plan("green", "ecs-svc/3102")
+    second_name = str(second.dump()["deploymentId"])
     started: dict[str, str] = {}
     calls: list[list[str]] = []  # per preflight invocation of the second: its Route 53 actions
     current = threading.local()
     polled = threading.Event()
 
     def tag(function_name: str, event: Any) -> None:
-        mine = isinstance(event, dict) and event.get("executionArn") == started.get("second")
+        # By name, not by the ARN start_execution returns: the execution's first preflight
+        # can run before that call has returned to this thread.
+        mine = isinstance(event, dict) and str(event.get("executionArn", "")).endswith(":" + second_name)
         current.calls = None
         if mine and "Preflight" in function_name:
             current.calls = []

@@ -63,7 +63,7 @@ def test_a_second_execution_of_the_running_deployment_changes_nothing_and_the_or
     entered = {e.get("stateEnteredEventDetails", {}).get("name") for e in canary.history(second["arn"])}
     assert not entered & {"Record the original weights", "Shift traffic", "Fail back to the original weights"}
     assert first["status"] == "FAILED"
-    assert first["error"] == "HealthGateFailed"
+    assert first["error"] == "AlarmFired"  # the alarm's event ended A's bake
     assert canary.weights() == {"blue": 100, "green": 0}
     record = canary.record(plan)
     assert record["originalWeights"] == {"blue": 100, "green": 0}

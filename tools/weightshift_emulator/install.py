@@ -56,12 +56,14 @@ class _Resolver:
             "AWS::StackId": STACK_ID,
         }
         self.arns = arns
+        # A CommaDelimitedList parameter's Ref is a list, as CloudFormation resolves it.
+        self.lists = {k for k, v in template.get("Parameters", {}).items() if v.get("Type") == "CommaDelimitedList"}
 
     def __call__(self, node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
             ((key, value),) = node.items()
             if key == "Ref":
-                return self.values[value]
+                return self.values[value].split(",") if value in self.lists else self.values[value]
             if key == "Fn::GetAtt":
                 name = value[0] if isinstance(value, list) else value.split(".")[0]
                 return self.arns[name]
@@ -140,7 +142,20 @@ def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
     )["stateMachineArn"]
     assert created == machine_arn, created
     _claim_record(c, resolve.values)
+    _alarm_rule(c, resources["AlarmFunction"], resolve, arns["AlarmFunction"])
     return Installed(table, topic, machine_arn, {k: f"{STACK}-{k}" for k in functions}, envs)
+
+
+def _alarm_rule(c: dict[str, Any], function: dict[str, Any], resolve: _Resolver, function_arn: str) -> None:
+    """The template's alarm rule: this stack's alarms going to ALARM reach the alarm listener
+    (an empty AlarmNames list leaves [""], which no alarm name matches, as on AWS)."""
+    rule = function["Properties"]["Events"]["AlarmWentOff"]["Properties"]
+    pattern = resolve(rule["Pattern"])
+    c["events"].put_rule(Name=f"{STACK}-alarm-went-off", EventPattern=json.dumps(pattern))
+    c["events"].put_targets(
+        Rule=f"{STACK}-alarm-went-off",
+        Targets=[{"Id": "AlarmFunction", "Arn": function_arn, "RetryPolicy": rule["RetryPolicy"]}],
+    )
 
 
 def _claim_record(c: dict[str, Any], values: dict[str, str]) -> None:

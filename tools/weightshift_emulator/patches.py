@@ -88,6 +88,7 @@ import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as lambda_eval_utils
 import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk as aws_sdk
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback as cb_task
 import moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function as wait_function
 import moto.stepfunctions.parser.asl.eval.environment as sfn_environment
 import moto.stepfunctions.parser.asl.utils.boto_client as engine_boto_client
@@ -99,6 +100,7 @@ from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout, CallbackOutcomeTimedOut
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -113,10 +115,13 @@ ENGINE_CONFIG: dict[str, Any] = {
 # --------------------------------------------------------------------- clock
 @dataclass
 class Wait:
-    kind: str  # "wait" (a Wait state) or "retry" (a Retry interval)
+    kind: str  # "wait" (a Wait state, or a waitForTaskToken task's timeout) or "retry" (a Retry interval)
     state: str
     seconds: float
     execution: str
+    # For a task waiting on its token: true once the token was answered, so a clock that
+    # lets the wait's time pass (simclock.following_waits) can stop at that moment.
+    ended: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -184,6 +189,45 @@ def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     if CLOCK.scale > 0 and wait_seconds > 0:
         # Interruptible, like the original: a StopExecution wakes it.
         env.program_state_event.wait(wait_seconds * CLOCK.scale)
+
+
+def _wait_for_task_token(
+    self: Any, env: Any, timeout_seconds: int, callback_endpoint: Any, heartbeat_endpoint: Any
+) -> Any:
+    """A ``waitForTaskToken`` task waits for its token on the clock, like a Wait state.
+
+    AWS ends such a task when SendTaskSuccess/SendTaskFailure names its token, or with
+    States.Timeout after its TimeoutSeconds (Step Functions Developer Guide, "Wait for a
+    Callback with Task Token"; "Task state": TimeoutSeconds/TimeoutSecondsPath). The engine
+    waits the wall clock's seconds; here the wait is recorded on the clock (its hooks may
+    let simulated time pass, and an alarm the time brings may answer the token) and sleeps
+    ``CLOCK.scale`` of it. Unanswered at the end: timed out, as on AWS. With a heartbeat,
+    the engine's own wait."""
+    if heartbeat_endpoint is not None:
+        return _ORIGINAL["wait_for_token"](self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+    state, execution = _context(env)
+    answered = lambda: callback_endpoint.get_outcome() is not None  # noqa: E731 - read by the clock's hooks
+    CLOCK.record(Wait("wait", state, float(timeout_seconds), execution, ended=answered))
+    outcome = callback_endpoint.get_outcome()
+    if outcome is None and CLOCK.scale > 0 and timeout_seconds > 0:
+        # Interruptible, like a Wait state: a StopExecution ends the wait.
+        deadline = time.monotonic() + timeout_seconds * CLOCK.scale
+        while outcome is None and env.is_running() and (left := deadline - time.monotonic()) > 0:
+            outcome = callback_endpoint.wait(timeout=min(left, 0.05))
+    # The task is closed either way: a later SendTask* with its token gets TaskTimedOut ("The
+    # task token has either expired or the task associated with the token has already been
+    # closed", SendTaskFailure API reference). moto never closes a token, and would accept it.
+    callback_endpoint.report(CallbackConsumerTimeout())
+    return outcome if outcome is not None else CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
+
+
+def _send_task_failure_response(self: Any) -> Any:
+    """SendTaskFailure with its ``cause`` (moto's response drops it; the API takes ``error``
+    and ``cause``, and the task's failure, its Catch's ``Cause``, carries it)."""
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return ActionResult({})
 
 
 class _RecordedTime:
@@ -611,6 +655,11 @@ def install() -> None:
         return
     _ORIGINAL["wait"] = wait_function.WaitFunction._wait_interval
     wait_function.WaitFunction._wait_interval = _wait_interval
+    waiting_task = cb_task.StateTaskServiceCallback
+    _ORIGINAL["wait_for_token"] = waiting_task._eval_wait_for_task_token
+    waiting_task._eval_wait_for_task_token = _wait_for_task_token
+    _ORIGINAL["send_task_failure"] = sfn_responses.StepFunctionResponse.send_task_failure
+    sfn_responses.StepFunctionResponse.send_task_failure = _send_task_failure_response
     _ORIGINAL["retry_time"] = retrier_decl.time
     retrier_decl.time = _RecordedTime("retry")
     _ORIGINAL["invoke"] = lambda_simple.LambdaSimpleBackend.invoke

@@ -182,8 +182,17 @@ class SimClock:
 
     # ---------------------------------------------------------------- following the workflow
     def _on_wait(self, wait: patches.Wait) -> None:
-        if wait.kind == "wait" and wait.seconds > 0:
+        if wait.kind != "wait" or wait.seconds <= 0:
+            return
+        if wait.ended is None:
             self.step(wait.seconds)
+            return
+        # A task waiting for its token: time passes a tick at a time, and stops the moment
+        # something the time brought (an alarm's state change, its event, the listener)
+        # answered the token, as the task would end then on AWS.
+        end = self._processed_elapsed() + wait.seconds
+        while self._processed_elapsed() < end - 1e-9 and not wait.ended():
+            self.advance_to(min(end, self._processed_elapsed() + self.tick))
 
     @contextmanager
     def following_waits(self) -> Iterator[SimClock]:

@@ -237,6 +237,28 @@ class Deployments:
             {":e": execution_arn, ":now": now_iso},
         )
 
+    def watch(self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str) -> bool:
+        """Leave the holder's bake token where the alarm listener finds it. False: this
+        execution no longer holds the route."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}},
+                UpdateExpression="SET bakeToken = :t, bakeStep = :s, bakeAt = :now",
+                ConditionExpression="executionArn = :e",
+                ExpressionAttributeValues={
+                    ":t": {"S": task_token},
+                    ":s": {"N": str(step)},
+                    ":now": {"S": now_iso},
+                    ":e": {"S": execution_arn},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
     def unlease(self, route: str, execution_arn: str) -> None:
         """After that write (idempotent)."""
         self._lock_update(route, "REMOVE leaseAt", "executionArn = :e", {":e": execution_arn})

@@ -51,6 +51,18 @@ class StepFunctions:
                 return False
             raise
 
+    def fail_task(self, task_token: str, error: str, cause: str) -> bool:
+        """End a waiting task (a bake) with an error. False if that task is no longer
+        waiting: it timed out, ended or its execution did (SendTaskFailure's TaskTimedOut,
+        TaskDoesNotExist, InvalidToken)."""
+        try:
+            self._sfn.send_task_failure(taskToken=task_token, error=error[:256], cause=cause[:32768])
+            return True
+        except ClientError as exc:
+            if error_code(exc) in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                return False
+            raise
+
     def status(self, execution_arn: str) -> dict[str, Any]:
         try:
             return dict(self._sfn.describe_execution(executionArn=execution_arn))

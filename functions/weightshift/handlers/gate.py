@@ -1,4 +1,5 @@
-"""Task "Check health": one health poll during a bake."""
+"""Tasks "Bake and watch health" (``action: watch``, with the bake's task token) and
+"Check health" (one health poll, at the end of each wait of a bake)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from weightshift import workflow
+from weightshift.errors import InvalidEvent
 from weightshift.handlers._wiring import ports, task_input
 from weightshift.observability import logger, metrics, tracer
 
@@ -15,6 +17,11 @@ from weightshift.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event.get("action") == "watch":
+        token = event.get("taskToken")
+        if not isinstance(token, str) or not token:
+            raise InvalidEvent("a watch task needs the bake's task token ($$.Task.Token)")
+        return workflow.watch(task_input(event), token, ports())
     result = workflow.gate(task_input(event), ports())
     metrics.add_metric(name="HealthPollPassed", unit=MetricUnit.Count, value=1)
     return result
