@@ -28,6 +28,9 @@ DNS_SYNC_POLL_SECONDS = 15  # statemachine/canary.asl.json: "Pause for DNS sync"
 DNS_SYNC_MAX_POLLS = 24  # 6 minutes for INSYNC (then DnsSyncTimeout); Route 53 usually needs < 60 s
 STATE_MACHINE_SLACK_SECONDS = 900
 ROUTE_BUSY_POLL_SECONDS = 30  # statemachine/canary.asl.json: "Wait for the route"
+# statemachine/canary.asl.json: "Wait for the target to settle". Its own period, not the
+# health poll's: how soon a ready target starts its canary does not depend on HealthPollSeconds.
+READINESS_POLL_SECONDS = 15
 MIN_POLL_SECONDS = 5  # template.yaml: HealthPollSeconds MinValue
 MAX_READINESS_SECONDS = 86400  # template.yaml: ReadinessTimeoutSeconds MaxValue
 
@@ -144,7 +147,7 @@ def bake_wait_seconds(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> in
 def estimate(plan: Plan, ttl_seconds: int) -> Cost:
     """Worst-case history events, happy-path transitions and minimum duration."""
     readiness_polls = (
-        math.ceil(plan.readiness_timeout_seconds / plan.poll_seconds) if plan.readiness_timeout_seconds else 0
+        math.ceil(plan.readiness_timeout_seconds / READINESS_POLL_SECONDS) if plan.readiness_timeout_seconds else 0
     )
     busy_polls = math.ceil(plan.route_busy_timeout_seconds / ROUTE_BUSY_POLL_SECONDS)
     # Start: acquire the route, preflight, "route free? already live?" choice, readiness check + choice.

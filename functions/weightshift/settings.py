@@ -50,7 +50,7 @@ class RouteConfig(BaseModel):
     green_set_identifier: str = "green"
     schedule: str = "Canary10Percent5Minutes"
     step_interval_seconds: int = Field(default=60, ge=1)
-    poll_seconds: int = Field(default=15, ge=1)
+    poll_seconds: int = Field(default=60, ge=1)
     readiness_timeout_seconds: int = Field(default=600, ge=0)
     route_busy_timeout_seconds: int = Field(default=3600, ge=0)
     alarm_names: list[str] = Field(default_factory=list)

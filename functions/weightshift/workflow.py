@@ -34,7 +34,15 @@ from weightshift.errors import (
 from weightshift.models import Plan, SideSpec, Weights
 from weightshift.observability import logger
 from weightshift.ownership import not_owned_reason
-from weightshift.plan import ALIAS_TTL_SECONDS, authorize, bake_polls, bake_wait_seconds, fit_to_ttl, validate_plan
+from weightshift.plan import (
+    ALIAS_TTL_SECONDS,
+    READINESS_POLL_SECONDS,
+    authorize,
+    bake_polls,
+    bake_wait_seconds,
+    fit_to_ttl,
+    validate_plan,
+)
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
 from weightshift.records import DeploymentRecord, Status
 from weightshift.settings import RouteConfig
@@ -367,7 +375,7 @@ def readiness(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     problems.extend(health.target_groups_failures([(g.arn, g.healthy, g.total) for g in groups]))
     if not problems:
         return {"ready": True, "polls": polls}
-    if (polls - 1) * plan.poll_seconds >= plan.readiness_timeout_seconds:
+    if (polls - 1) * READINESS_POLL_SECONDS >= plan.readiness_timeout_seconds:
         raise TargetNotReady(
             f"{plan.target.color} was not steady and healthy within {plan.readiness_timeout_seconds}s: "
             + "; ".join(problems)

@@ -194,15 +194,15 @@ def test_plan_offline_prints_steps_offsets_duration_and_cost() -> None:
     assert [s["weights"] for s in plan["steps"]][:2] == [{"blue": 95, "green": 5}, {"blue": 75, "green": 25}]
     assert [s["startsAtSeconds"] for s in plan["steps"]] == [0, 60, 120, 180]
     assert plan["minDurationSeconds"] == 240
-    assert plan["transitions"] == 71  # the README's figure for this schedule
-    assert plan["usd"] == pytest.approx(0.001775)
+    assert plan["transitions"] == 35  # the README's figure for this schedule at the default 60 s poll
+    assert plan["usd"] == pytest.approx(0.000875)
     assert plan["historyEvents"] < plan["historyBudget"] < plan["historyLimit"]
     assert plan["warnings"] == []
     assert plan["problem"] is None
 
     human = runner.invoke(app, ["plan", "--schedule", "5,25,50,100"], env={**no_aws, "COLUMNS": "200"})
     assert human.exit_code == 0, human.output
-    for text in ("blue 95 / green 5", "+3m 00s", "4m 00s (240s)", "71 expected", "$0.0018"):
+    for text in ("blue 95 / green 5", "+3m 00s", "4m 00s (240s)", "35 expected", "$0.0009", "1 x 60s"):
         assert text in human.stdout, text
 
 

@@ -86,7 +86,8 @@ def test_the_local_config_env_fits_the_seeded_surroundings(aws: dict[str, Any]) 
     deploy = LOCAL["deploy"]["parameters"]
     overrides = dict(str(item).split("=", 1) for item in deploy["parameter_overrides"])
     # ReadinessTimeoutSeconds: room for ECS to drain the old tasks (300 s) in the emulator's rolling deployments.
-    expected = world.parameters(ReadinessTimeoutSeconds="600")
+    # HealthPollSeconds: the template's default (the tests' world polls every 15 s).
+    expected = world.parameters(ReadinessTimeoutSeconds="600", HealthPollSeconds="60")
     assert overrides == expected, "re-run build_surroundings(seed=LOCAL_SEED) and update samconfig.toml"
     assert (deploy["resolve_s3"], deploy["confirm_changeset"], deploy["fail_on_empty_changeset"]) == (
         False,

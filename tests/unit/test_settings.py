@@ -24,7 +24,7 @@ def _env(**extra: str) -> dict[str, str]:
 def test_required_variables_alone_give_the_documented_defaults():
     config = load_route_config(_env())
     assert config.cluster_name == "shop"
-    assert (config.schedule, config.step_interval_seconds, config.poll_seconds) == ("Canary10Percent5Minutes", 60, 15)
+    assert (config.schedule, config.step_interval_seconds, config.poll_seconds) == ("Canary10Percent5Minutes", 60, 60)
     assert (config.alarm_names, config.blue_health_check_id, config.green_health_check_id) == ([], None, None)
 
 

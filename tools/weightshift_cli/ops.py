@@ -20,6 +20,7 @@ from weightshift.plan import (
     HISTORY_BUDGET,
     HISTORY_LIMIT,
     bake_polls,
+    bake_wait_seconds,
     build_plan,
     deployment_id_for,
     estimate,
@@ -233,6 +234,7 @@ class PlanStepView:
     bake_seconds: int
     effective_bake_seconds: int
     polls: int
+    wait_seconds: int  # each wait of the bake
 
 
 @dataclass
@@ -295,7 +297,8 @@ def preview(config: RouteConfig, target: Color, ttl_seconds: int) -> PlanView:
     steps, offset = [], 0
     for step in plan.steps:
         polls = bake_polls(step, ttl_seconds, plan.poll_seconds)
-        effective = polls * plan.poll_seconds
+        wait = bake_wait_seconds(step, ttl_seconds, plan.poll_seconds)
+        effective = polls * wait
         steps.append(
             PlanStepView(
                 index=step.index,
@@ -305,6 +308,7 @@ def preview(config: RouteConfig, target: Color, ttl_seconds: int) -> PlanView:
                 bake_seconds=step.bake_seconds,
                 effective_bake_seconds=effective,
                 polls=polls,
+                wait_seconds=wait,
             )
         )
         offset += effective

@@ -123,7 +123,7 @@ def plan_view(view: PlanView) -> RenderableType:
             weights_text(s.weights),
             "+" + duration(s.starts_at),
             bake,
-            f"{s.polls} x {plan.poll_seconds}s",
+            f"{s.polls} x {s.wait_seconds}s",
         )
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
