@@ -97,6 +97,43 @@ def evaluate(signals: Signals, min_requests: int = 50, max_ratio: float = 2.0) -
     return Verdict(healthy=not failures, failures=failures, notes=notes, error_rate_verdict=rate_verdict)
 
 
+@dataclass(frozen=True)
+class Observed:
+    """The split the clients really made: each side's ALB requests over the poll window,
+    beside the split the weights ask for. DNS weights are an intention; resolvers and
+    clients cache answers for the TTL (or longer), so the observed share lags a step and
+    drifts around the intended one."""
+
+    target_requests: float
+    live_requests: float
+    intended_share: float  # the target's weight / both weights
+    window_seconds: int
+
+    @property
+    def share(self) -> float | None:
+        """The target's share of the requests; None without any request on either side."""
+        total = self.target_requests + self.live_requests
+        return self.target_requests / total if total > 0 else None
+
+    def dump(self) -> dict[str, float | int | None]:
+        share = self.share
+        return {
+            "targetShare": round(share, 4) if share is not None else None,
+            "intendedShare": round(self.intended_share, 4),
+            "targetRequests": int(self.target_requests),
+            "liveRequests": int(self.live_requests),
+            "windowSeconds": self.window_seconds,
+        }
+
+    def describe(self) -> str:
+        share = self.share
+        seen = f"{share:.0%}" if share is not None else "no requests"
+        return (
+            f"observed {seen} of {int(self.target_requests + self.live_requests)} requests to the target "
+            f"(intended {self.intended_share:.0%}, last {self.window_seconds}s)"
+        )
+
+
 def no_traffic_exhausted(consecutive_no_verdict: int, limit: int) -> bool:
     """With no traffic there is no verdict. That is not a pass forever: after
     ``limit`` polls in a row without one (0 disables the rule) the gate fails."""

@@ -100,6 +100,7 @@ class DeploymentRecord(_Item):
     error: str | None = None
     reason: str | None = None
     restored_weights: Weights | None = None
+    observed: dict[str, Any] | None = None  # the last poll's observed split (health.Observed.dump)
     timeline: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
@@ -241,12 +242,25 @@ def step(execution_arn: str, index: int, weights: Weights, change_id: str, now_i
     )
 
 
-def baked(execution_arn: str, step_index: int | None, polls: int, notes: list[str], now_iso: str) -> Change:
-    return Change(
-        {"updatedAt": now_iso},
-        Guard(owner=execution_arn),
-        {"at": now_iso, "event": "baked", "step": step_index, "polls": polls, "notes": notes},
-    )
+def baked(
+    execution_arn: str,
+    step_index: int | None,
+    polls: int,
+    notes: list[str],
+    now_iso: str,
+    observed: dict[str, Any] | None = None,
+) -> Change:
+    fields: dict[str, Any] = {"updatedAt": now_iso}
+    event: dict[str, Any] = {"at": now_iso, "event": "baked", "step": step_index, "polls": polls, "notes": notes}
+    if observed is not None:
+        fields["observed"] = {**observed, "at": now_iso}
+        event["observed"] = observed
+    return Change(fields, Guard(owner=execution_arn), event)
+
+
+def polled(execution_arn: str, seen: dict[str, Any], now_iso: str) -> Change:
+    """The split the clients made at this poll (``health.Observed``), beside the intended one."""
+    return Change({"observed": {**seen, "at": now_iso}, "updatedAt": now_iso}, Guard(owner=execution_arn))
 
 
 def promote(execution_arn: str, duration_seconds: int | None, note: str, now_iso: str) -> Change:

@@ -509,6 +509,7 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 
     signals = read_signals(plan, ports, inp.now)
     verdict = health.evaluate(signals, plan.health.min_requests, plan.health.max_error_rate_ratio)
+    observed = _observed(plan, step, signals)
     no_verdict = int(previous.get("noVerdictPolls", 0)) if same_step else 0
     no_verdict = no_verdict + 1 if verdict.error_rate_verdict == "no-verdict" else 0
     failures = list(verdict.failures)
@@ -522,16 +523,19 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
             "healthy": not failures,
             "failures": failures,
             "notes": verdict.notes,
+            "observed": observed.dump() if observed else None,
         },
     )
     if failures:
         raise HealthGateFailed(f"step {step.get('stepIndex')} poll {poll}: " + "; ".join(failures))
     done = poll >= polls
+    seen = observed.dump() if observed else None
     if done:
+        change = records.baked(inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now), seen)
+        ports.deployments.apply(plan.route_key, plan.deployment_id, change)
+    elif seen is not None:  # the record shows the split at every poll (one field, no timeline growth)
         ports.deployments.apply(
-            plan.route_key,
-            plan.deployment_id,
-            records.baked(inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now)),
+            plan.route_key, plan.deployment_id, records.polled(inp.execution_arn, seen, _iso(inp.now))
         )
     return {
         "stepIndex": step.get("stepIndex"),
@@ -541,7 +545,33 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "healthy": True,
         "notes": verdict.notes,
         "noVerdictPolls": no_verdict,
+        "observed": seen,
     }
+
+
+def _observed(plan: Plan, step: dict[str, Any], signals: health.Signals) -> health.Observed | None:
+    """The observed split at this poll, from the request counts the 5xx comparison read."""
+    weights = step.get("weights")
+    if not isinstance(weights, dict) or signals.target_traffic is None or signals.live_traffic is None:
+        return None
+    target, live = int(weights.get(plan.target.color, 0)), int(weights.get(plan.live.color, 0))
+    return health.Observed(
+        target_requests=signals.target_traffic.requests,
+        live_requests=signals.live_traffic.requests,
+        intended_share=target / (target + live) if target + live else 0.0,
+        window_seconds=metric_window_seconds(plan),
+    )
+
+
+# An ALB publishes each minute's metrics about a minute after it ends: a window of only the
+# last poll would often find its newest minute not there yet (and no data at all with a
+# 60 s poll on whole minutes). The window reaches one minute further back.
+ALB_METRIC_DELAY_SECONDS = 60
+
+
+def metric_window_seconds(plan: Plan) -> int:
+    """How far back the gate reads the ALB metrics (the 5xx comparison, the observed split)."""
+    return max(plan.poll_seconds, 60) + ALB_METRIC_DELAY_SECONDS
 
 
 def watch(inp: TaskInput, task_token: str, ports: WorkflowPorts) -> dict[str, Any]:
@@ -574,7 +604,7 @@ def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Sign
         else None
     )
     groups = [(g.arn, g.healthy, g.total) for g in ports.ecs_elb.target_groups(plan.target.load_balancer_arn)]
-    window = max(plan.poll_seconds, 60)
+    window = metric_window_seconds(plan)
     t_req, t_err = ports.cloudwatch.alb_counts(plan.target.load_balancer_arn, now, window)
     l_req, l_err = ports.cloudwatch.alb_counts(plan.live.load_balancer_arn, now, window)
     return health.Signals(

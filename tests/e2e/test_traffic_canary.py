@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from weightshift_emulator import alarms, patches, simclock, stack
-from weightshift_emulator.world import Surroundings, build_surroundings, clients, set_weighted_pair, task_event, weights
+from weightshift_emulator.world import (
+    Surroundings,
+    build_surroundings,
+    clients,
+    execution_history,
+    set_weighted_pair,
+    task_event,
+    weights,
+)
 
 from tests.conftest import wait_for
 
@@ -45,7 +53,7 @@ def deploy() -> Iterator[Any]:
         world = build_surroundings(aws)
 
         def make(**extra: str) -> Env:
-            return Env(aws, world, stack.deploy(aws, world.parameters(**PARAMETERS, **extra)))
+            return Env(aws, world, stack.deploy(aws, world.parameters(**{**PARAMETERS, **extra})))
 
         yield make
 
@@ -162,3 +170,54 @@ def test_with_the_default_gate_the_5xx_comparison_sees_the_same_errors(deploy: A
     assert desc["error"] == "HealthGateFailed"
     assert "target 5xx rate" in desc["cause"]
     assert weights(aws, world) == {"blue": 100, "green": 0}
+
+
+GOOD_IMAGE = "public.ecr.aws/nginx/nginx:2.0"
+
+
+def test_a_good_release_records_the_split_the_clients_really_made_beside_the_intended_one(deploy: Any) -> None:
+    """Issue 11 §2: at every poll the gate reads each side's RequestCount (the counts the 5xx
+    comparison already reads: no extra call) and the record shows the target's observed share
+    beside its weight's share. Clients cache the weighted answer for the 60 s TTL, so the
+    observed share follows the weights a step behind, never ahead of them."""
+    env = deploy(Schedule="10,50,100", HealthPollSeconds="60")
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
+    clock.step(180)
+    with clock.following_waits():
+        arn = release(env, GOOD_IMAGE, "ecs-svc/4545454545454545454")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "SUCCEEDED", desc
+
+    (item,) = aws["dynamodb"].scan(TableName=env.stack.table_name, FilterExpression="attribute_exists(targetColor)")[
+        "Items"
+    ]
+    record = plain_item(item)
+    baked = [t for t in record["timeline"] if t["event"] == "baked"]
+    assert [float(t["observed"]["intendedShare"]) for t in baked] == [0.1, 0.5, 1.0]
+    shares = [float(t["observed"]["targetShare"]) for t in baked]
+    assert all(0.0 <= s <= 1.0 for s in shares), shares
+    assert shares == sorted(shares), shares  # it follows the weights up...
+    intended = [0.1, 0.5, 1.0]
+    assert all(s <= i + 0.05 for s, i in zip(shares, intended, strict=True)), shares  # ...never ahead of them
+    # ...and a step behind: with 60 s bakes, the newest complete minute of ALB data at a bake's
+    # end is mostly the previous step's (the data arrives a minute late, and clients keep
+    # their cached answer for the TTL). This is what the record makes visible.
+    assert shares[-1] < intended[-1] - 0.3, shares
+    assert shares[-1] > shares[0], shares
+    assert all(int(t["observed"]["targetRequests"]) + int(t["observed"]["liveRequests"]) > 0 for t in baked)
+    # The gate's output says the same, at every poll (the Step Functions console shows it).
+    polls = [
+        json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+        for e in execution_history(aws["stepfunctions"], arn)
+        if e["type"] == "LambdaFunctionSucceeded" and '"observed"' in e["lambdaFunctionSucceededEventDetails"]["output"]
+    ]
+    assert [p["observed"]["intendedShare"] for p in polls] == [0.1, 0.5, 1.0]
+
+
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {k: deserializer.deserialize(v) for k, v in item.items()}

@@ -302,7 +302,10 @@ def _follow(
     seen = 0
 
     def describe(r: dict[str, Any]) -> str:
-        return f"{r.get('targetColor')} {r.get('status')} step {render.steps_text(r)}"
+        seen = render.observed_text(r.get("observed")) if r.get("status") == "IN_PROGRESS" else None
+        return f"{r.get('targetColor')} {r.get('status')} step {render.steps_text(r)}" + (
+            f" | {seen.plain}" if seen is not None else ""
+        )
 
     with Progress(
         TextColumn("{task.description}"),

@@ -180,6 +180,9 @@ def deployment_table(record: dict[str, Any], title: str) -> Table:
     current = weights_of(record)
     if current:
         table.add_row("Weights", Text.assemble(weights_text(current), f"  ({target_percent(record):.0f}% to target)"))
+    seen = observed_text(record.get("observed"))
+    if seen is not None and record.get("status") not in (SUCCEEDED, ROLLED_BACK, REJECTED, ALREADY_LIVE):
+        table.add_row("Observed", seen)
     original = weights_of(record, "originalWeights")
     if original:
         table.add_row("Original weights", weights_text(original))
@@ -245,6 +248,23 @@ def history_table(records: list[dict[str, Any]]) -> Table:
 
 
 # ---------------------------------------------------------------------- watch
+def observed_text(observed: Any) -> Text | None:
+    """The split the clients really made beside the intended one (the gate's request counts):
+    ``observed 22% to target (intended 25%) of 1,234 requests in 60s``."""
+    if not isinstance(observed, dict) or observed.get("intendedShare") is None:
+        return None
+    intended = float(observed["intendedShare"])
+    requests = int(observed.get("targetRequests") or 0) + int(observed.get("liveRequests") or 0)
+    share = observed.get("targetShare")
+    if share is None:
+        return Text(f"observed: no requests in {observed.get('windowSeconds', '?')}s (intended {intended:.0%})")
+    lag = float(share) < 0.8 * intended  # the clients have not followed the weights yet
+    return Text.assemble(
+        Text(f"observed {float(share):.0%} to target", style="yellow" if lag else ""),
+        f" (intended {intended:.0%}) of {requests:,} requests in {observed.get('windowSeconds', '?')}s",
+    )
+
+
 def event_line(entry: dict[str, Any], steps: int | None) -> Text | None:
     """One line for a timeline entry of a deployment record."""
     event = entry.get("event")
@@ -261,9 +281,11 @@ def event_line(entry: dict[str, Any], steps: int | None) -> Text | None:
         of = f"/{steps}" if steps else ""
         return prefix + Text(f"step {entry.get('step')}{of}: ", style="bold") + weights_text(w)
     if event == "baked":
-        return prefix + Text(
+        line = prefix + Text(
             f"step {entry.get('step')} baked: {entry.get('polls')} health poll(s) passed", style="green"
         )
+        seen = observed_text(entry.get("observed"))
+        return line + Text("; ") + seen if seen is not None else line
     if event == "promoted":
         return prefix + Text("promoted", style="bold green")
     if event in ("rolled-back", "rejected"):
