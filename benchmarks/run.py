@@ -123,7 +123,7 @@ def run_schedule(schedule: str, poll: int = 15, interval: int = 60) -> dict[str,
         desc = wait(c["stepfunctions"], arn)
         wall = time.perf_counter() - started
         events = execution_history(c["stepfunctions"], arn)
-        waits = sum(w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait")
+        waits = sum(w.lasted for w in patches.CLOCK.for_execution(arn) if w.kind == "wait")
         cost = estimate(plan, 60)
         return {
             "schedule": schedule,

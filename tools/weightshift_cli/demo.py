@@ -82,7 +82,7 @@ def follow(console: Console, c: dict[str, Any], arn: str, title: str, steps: int
         while True:
             desc = sfn.describe_execution(executionArn=arn)
             events = execution_history(sfn, arn)
-            waits = [w.seconds for w in patches.CLOCK.for_execution(arn) if w.kind == "wait"]
+            waits = [w.lasted for w in patches.CLOCK.for_execution(arn) if w.kind == "wait"]
             timeline = tl.build(events, waits)
             live.update(_view(title, desc, timeline, steps))
             if desc["status"] != "RUNNING":
@@ -124,6 +124,9 @@ def _view(title: str, desc: dict[str, Any], timeline: tl.Timeline, steps: int) -
             lines.append(f"{stamp}{label:<24} blue={p.blue:<3} green={p.green}\n", style=style)
         elif p.event == "health":
             verdict = "health: pass" if p.healthy else f"health: FAIL  {p.note}"
+            if p.healthy and p.intended is not None:
+                seen = f"{p.observed:.0%}" if p.observed is not None else "no requests"
+                verdict += f"   observed {seen} to {target} (weights say {p.intended:.0%})"
             lines.append(f"{stamp}  {verdict[:110]}\n", style="green" if p.healthy else "bold red")
         elif p.event == "failed":
             lines.append(f"{stamp}{p.note[:120]}\n", style="red")

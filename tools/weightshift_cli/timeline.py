@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+BAKE = "Bake and watch health"  # statemachine/canary.asl.json
+
 
 @dataclass(frozen=True)
 class Point:
@@ -22,6 +24,8 @@ class Point:
     step: int | None = None
     healthy: bool | None = None
     note: str = ""
+    observed: float | None = None  # the target's share of the requests at a health poll (0-1)
+    intended: float | None = None  # its weight's share then
 
 
 @dataclass
@@ -54,6 +58,9 @@ def build(history: Sequence[dict[str, Any]], waits: Iterable[float], name: str =
     for event in history:
         kind = event["type"]
         if kind == "WaitStateExited" and pending:
+            now += pending.pop(0)
+        # The bake is a task that waits for its token (timed out, or ended by an alarm).
+        if kind == "TaskStateExited" and event.get("stateExitedEventDetails", {}).get("name") == BAKE and pending:
             now += pending.pop(0)
         if kind == "ExecutionStarted":
             plan = _json(event.get("executionStartedEventDetails", {}).get("input"))
@@ -97,7 +104,18 @@ def _points(state: str, output: dict[str, Any], now: float) -> list[Point]:
         return [Point(now, "step", w.get("blue"), w.get("green"), shift.get("stepIndex"))]
     if state == "Check health":
         gate = output.get("gate", {})
-        return [Point(now, "health", step=gate.get("stepIndex"), healthy=True, note="; ".join(gate.get("notes", [])))]
+        seen = gate.get("observed") or {}
+        return [
+            Point(
+                now,
+                "health",
+                step=gate.get("stepIndex"),
+                healthy=True,
+                note="; ".join(gate.get("notes", [])),
+                observed=seen.get("targetShare"),
+                intended=seen.get("intendedShare"),
+            )
+        ]
     if state == "Check the plan and claim the route" and output.get("run", {}).get("alreadyLive"):
         w = output["run"].get("weights") or {}
         return [Point(now, "already-live", w.get("blue"), w.get("green"))]
@@ -127,6 +145,17 @@ def save_picture(timelines: Sequence[Timeline], path: Path) -> Path:
             for color, hexcolor in (("blue", "#1f6feb"), ("green", "#2da44e")):
                 ys = [getattr(p, color) for p in pts]
                 ax.step(xs, [*ys, ys[-1]], where="post", color=hexcolor, linewidth=2, label=f"{color} weight")
+        seen = [p for p in tl.points if p.event == "health" and p.observed is not None]
+        if seen:  # the split the clients really made, beside the weights' step line
+            ax.plot(
+                [p.seconds / 60 for p in seen],
+                [100 * (p.observed or 0) for p in seen],
+                linestyle=":",
+                marker="D",
+                markersize=4,
+                color="#2da44e" if tl.target == "green" else "#1f6feb",
+                label=f"observed share to {tl.target} (% of requests)",
+            )
         ok = [p.seconds / 60 for p in tl.points if p.event == "health" and p.healthy]
         bad = [p.seconds / 60 for p in tl.points if p.event == "health" and p.healthy is False]
         ax.scatter(ok, [-8] * len(ok), marker="o", s=14, color="#2da44e", label="health poll: pass")

@@ -122,6 +122,13 @@ class Wait:
     # For a task waiting on its token: true once the token was answered, so a clock that
     # lets the wait's time pass (simclock.following_waits) can stop at that moment.
     ended: Callable[[], bool] | None = None
+    # The simulated seconds it really lasted, once over, when that can be less than
+    # ``seconds`` (a token answered early); None: all of ``seconds``.
+    elapsed: float | None = None
+
+    @property
+    def lasted(self) -> float:
+        return self.seconds if self.elapsed is None else self.elapsed
 
 
 @dataclass
@@ -207,13 +214,23 @@ def _wait_for_task_token(
         return _ORIGINAL["wait_for_token"](self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
     state, execution = _context(env)
     answered = lambda: callback_endpoint.get_outcome() is not None  # noqa: E731 - read by the clock's hooks
-    CLOCK.record(Wait("wait", state, float(timeout_seconds), execution, ended=answered))
+    wait = Wait("wait", state, float(timeout_seconds), execution, ended=answered)
+    began_sim, began_wall = SIM_TIME.elapsed, time.monotonic()
+    CLOCK.record(wait)
     outcome = callback_endpoint.get_outcome()
     if outcome is None and CLOCK.scale > 0 and timeout_seconds > 0:
         # Interruptible, like a Wait state: a StopExecution ends the wait.
         deadline = time.monotonic() + timeout_seconds * CLOCK.scale
         while outcome is None and env.is_running() and (left := deadline - time.monotonic()) > 0:
             outcome = callback_endpoint.wait(timeout=min(left, 0.05))
+    if outcome is not None:  # answered before its time: how long it really waited
+        if SIM_TIME.start is not None:
+            lasted = SIM_TIME.elapsed - began_sim
+        elif CLOCK.scale > 0:
+            lasted = (time.monotonic() - began_wall) / CLOCK.scale
+        else:
+            lasted = 0.0
+        wait.elapsed = min(float(timeout_seconds), max(0.0, lasted))
     # The task is closed either way: a later SendTask* with its token gets TaskTimedOut ("The
     # task token has either expired or the task associated with the token has already been
     # closed", SendTaskFailure API reference). moto never closes a token, and would accept it.
