@@ -83,6 +83,7 @@ class HealthSettings(Camel):
     min_requests: int = Field(default=50, ge=1)
     max_error_rate_ratio: float = Field(default=2.0, gt=0)
     max_no_verdict_polls: int = Field(default=0, ge=0)
+    pace: Literal["Fixed", "Evidence"] = "Fixed"  # evidence.py: a sequential test may end a bake early
 
 
 class Plan(Camel):

@@ -124,6 +124,7 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
             min_requests=config.min_requests,
             max_error_rate_ratio=config.max_error_rate_ratio,
             max_no_verdict_polls=config.max_polls_without_traffic,
+            pace=config.pace,
         ),
     )
     timeout = estimate(draft, ALIAS_TTL_SECONDS).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS

@@ -249,9 +249,16 @@ def baked(
     notes: list[str],
     now_iso: str,
     observed: dict[str, Any] | None = None,
+    decided_by: str = "fixed",
+    evidence: dict[str, Any] | None = None,
 ) -> Change:
+    """A step's bake ended well: how (``decided_by``: "fixed" bake, the "evidence" of the
+    sequential test, or its inconclusive "max-bake"), with the test's numbers."""
     fields: dict[str, Any] = {"updatedAt": now_iso}
     event: dict[str, Any] = {"at": now_iso, "event": "baked", "step": step_index, "polls": polls, "notes": notes}
+    event["decidedBy"] = decided_by
+    if evidence is not None:
+        event["evidence"] = evidence
     if observed is not None:
         fields["observed"] = {**observed, "at": now_iso}
         event["observed"] = observed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -59,6 +59,7 @@ class RouteConfig(BaseModel):
     min_requests: int = Field(default=50, ge=1)
     max_error_rate_ratio: float = Field(default=2.0, gt=0)
     max_polls_without_traffic: int = Field(default=0, ge=0)
+    pace: Literal["Fixed", "Evidence"] = "Fixed"  # evidence.py
     # The stack's ARN (the template's STACK_ID): the owner its record's ownership record must name.
     stack_id: str | None = None
 
@@ -147,6 +148,7 @@ ENV_NAMES = {
     "min_requests": "MIN_REQUESTS",
     "max_error_rate_ratio": "MAX_ERROR_RATE_RATIO",
     "max_polls_without_traffic": "MAX_POLLS_WITHOUT_TRAFFIC",
+    "pace": "PACE",
     "stack_id": "STACK_ID",
 }
 
@@ -173,6 +175,7 @@ PARAMETER_NAMES = {
     "min_requests": "MinRequests",
     "max_error_rate_ratio": "MaxErrorRateRatio",
     "max_polls_without_traffic": "MaxPollsWithoutTraffic",
+    "pace": "Pace",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from weightshift import health, records
+from weightshift import evidence, health, records
 from weightshift.adapters.route53 import RecordPair
 from weightshift.errors import (
     ConfigurationBroken,
@@ -488,6 +488,7 @@ def shift(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "bakeSeconds": max(step.bake_seconds, ttl),
         "polls": bake_polls(step, ttl, plan.poll_seconds),
         "waitSeconds": bake_wait_seconds(step, ttl, plan.poll_seconds),  # each wait of the bake
+        "shiftedAt": now_iso,  # evidence-based pace counts the target's requests from here
         "syncPolls": {"n": 0},  # counted by the state machine while it waits for INSYNC
     }
 
@@ -528,10 +529,14 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     )
     if failures:
         raise HealthGateFailed(f"step {step.get('stepIndex')} poll {poll}: " + "; ".join(failures))
-    done = poll >= polls
+    done, decided_by, proof = poll >= polls, "fixed", None
+    if plan.health.pace == "Evidence":
+        done, decided_by, proof = _paced_by_evidence(plan, inp, step, ports, poll >= polls)
     seen = observed.dump() if observed else None
     if done:
-        change = records.baked(inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now), seen)
+        change = records.baked(
+            inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now), seen, decided_by, proof
+        )
         ports.deployments.apply(plan.route_key, plan.deployment_id, change)
     elif seen is not None:  # the record shows the split at every poll (one field, no timeline growth)
         ports.deployments.apply(
@@ -546,7 +551,32 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "notes": verdict.notes,
         "noVerdictPolls": no_verdict,
         "observed": seen,
+        "decidedBy": decided_by if done else None,
+        "evidence": proof,
     }
+
+
+def _paced_by_evidence(
+    plan: Plan, inp: TaskInput, step: dict[str, Any], ports: WorkflowPorts, at_max: bool
+) -> tuple[bool, str, dict[str, Any] | None]:
+    """(bake done, the rule that decided, the test's numbers): evidence.sprt on the target's
+    requests since this step's shift. Worse: HealthGateFailed now. No worse: done once the
+    TTL has passed since the shift. Inconclusive: done only at the step's full bake."""
+    shifted = step.get("shiftedAt")
+    if not shifted:
+        return at_max, "max-bake" if at_max else "fixed", None
+    since = max(0, int((inp.now - datetime.fromisoformat(str(shifted))).total_seconds()))
+    window = since + ALB_METRIC_DELAY_SECONDS
+    t_req, t_err = ports.cloudwatch.alb_counts(plan.target.load_balancer_arn, inp.now, window)
+    l_req, l_err = ports.cloudwatch.alb_counts(plan.live.load_balancer_arn, inp.now, window)
+    proof = evidence.sprt(t_req, t_err, l_req, l_err, plan.health.max_error_rate_ratio)
+    logger.info("evidence", extra={"step": step.get("stepIndex"), "sprt": proof.dump(), "sinceShift": since})
+    if proof.decision == "worse":
+        raise HealthGateFailed(f"step {step.get('stepIndex')}, evidence after {since}s: {proof.describe()}")
+    ttl = int(step.get("ttlSeconds", ALIAS_TTL_SECONDS))
+    if proof.decision == "no-worse" and since >= ttl:
+        return True, "evidence", proof.dump()
+    return at_max, "max-bake", proof.dump()
 
 
 def _observed(plan: Plan, step: dict[str, Any], signals: health.Signals) -> health.Observed | None:

@@ -221,3 +221,81 @@ def plain_item(item: dict[str, Any]) -> dict[str, Any]:
 
     deserializer = TypeDeserializer()
     return {k: deserializer.deserialize(v) for k, v in item.items()}
+
+
+def bake_ends(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in record["timeline"] if t["event"] in ("step", "baked")]
+
+
+def the_record(env: Env) -> dict[str, Any]:
+    (item,) = env.aws["dynamodb"].scan(
+        TableName=env.stack.table_name, FilterExpression="attribute_exists(targetColor)"
+    )["Items"]
+    return plain_item(item)
+
+
+def test_evidence_based_pace_advances_a_good_release_early_and_never_before_the_ttl(deploy: Any) -> None:
+    """Pace=Evidence, 10-minute bakes at most, plenty of traffic: the sequential test finds the
+    target no worse within the first minutes of each step, and each bake ends once the TTL
+    has passed, long before its 10 minutes. The record says which rule ended each step."""
+    env = deploy(Schedule="10,50,100", StepIntervalSeconds="600", HealthPollSeconds="60", Pace="Evidence")
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
+    clock.step(180)
+    released = clock.now()
+    with clock.following_waits():
+        arn = release(env, GOOD_IMAGE, "ecs-svc/4646464646464646464")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "SUCCEEDED", desc
+    baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+    assert [t["decidedBy"] for t in baked] == ["evidence"] * 3
+    assert all(t["evidence"]["decision"] == "no-worse" for t in baked)
+    assert all(float(t["evidence"]["llr"]) <= float(t["evidence"]["lower"]) for t in baked)
+    # 3 steps of at most 10 minutes each took a few minutes in all (readiness included).
+    assert clock.now() - released < timedelta(minutes=12), clock.now() - released
+    bakes = [w.lasted for w in patches.CLOCK.for_execution(arn) if w.state == "Bake and watch health"]
+    assert all(b >= 60 for b in bakes)  # never a bake shorter than the TTL
+    assert len(bakes) <= 3 * 3
+
+
+def test_evidence_based_pace_fails_a_bad_release_early(deploy: Any) -> None:
+    """The same with an image that serves 5xx, no alarms and the fixed 5xx comparison out of
+    reach (MinRequests): the sequential test alone finds the target worse, at the first poll."""
+    env = deploy(
+        Schedule="10,50,100", StepIntervalSeconds="600", HealthPollSeconds="60", Pace="Evidence",
+        AlarmNames="", MinRequests="1000000",
+    )  # fmt: skip
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
+    clock.step(180)
+    with clock.following_waits():
+        arn = release(env, BAD_IMAGE, "ecs-svc/4747474747474747474")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "HealthGateFailed"
+    assert "SPRT:" in desc["cause"]
+    assert "-> worse" in desc["cause"]
+    assert weights(aws, world) == {"blue": 100, "green": 0}
+    bakes = [w.lasted for w in patches.CLOCK.for_execution(arn) if w.state == "Bake and watch health"]
+    assert len(bakes) <= 2, bakes  # within the first step's first minutes, not its 10
+
+
+def test_evidence_based_pace_keeps_baking_while_thin_traffic_is_inconclusive(deploy: Any) -> None:
+    """A trickle of requests never adds up to evidence either way: each step bakes its full
+    time, as a fixed bake would, and the record says max-bake."""
+    env = deploy(Schedule="50,100", StepIntervalSeconds="180", HealthPollSeconds="60", Pace="Evidence")
+    aws, world = env.aws, env.world
+    set_weighted_pair(aws, world, blue=100, green=0)
+    clock = simclock.for_surroundings(world, rate=0.2, clients=20)
+    clock.step(180)
+    with clock.following_waits():
+        arn = release(env, GOOD_IMAGE, "ecs-svc/4848484848484848484")
+        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "SUCCEEDED", desc
+    baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+    assert [t["decidedBy"] for t in baked] == ["max-bake", "max-bake"]
+    assert all(t["evidence"]["decision"] == "inconclusive" for t in baked)
+    bakes = [w.lasted for w in patches.CLOCK.for_execution(arn) if w.state == "Bake and watch health"]
+    assert sum(bakes) == 2 * 180

@@ -70,6 +70,7 @@ PARAMETERS = {
     "MinRequests": "min_requests",
     "MaxErrorRateRatio": "max_error_rate_ratio",
     "MaxPollsWithoutTraffic": "max_polls_without_traffic",
+    "Pace": "pace",
 }
 
 

@@ -284,6 +284,13 @@ def event_line(entry: dict[str, Any], steps: int | None) -> Text | None:
         line = prefix + Text(
             f"step {entry.get('step')} baked: {entry.get('polls')} health poll(s) passed", style="green"
         )
+        rule = entry.get("decidedBy")
+        found = entry.get("evidence")
+        proof: dict[str, Any] = found if isinstance(found, dict) else {}
+        if rule == "evidence":  # the sequential test ended the bake early
+            line += Text(f" [evidence: no worse, LLR {proof.get('llr')} <= {proof.get('lower')}]", style="green")
+        elif rule == "max-bake":
+            line += Text(f" [full bake: evidence {proof.get('decision', 'inconclusive')}]")
         seen = observed_text(entry.get("observed"))
         return line + Text("; ") + seen if seen is not None else line
     if event == "promoted":
