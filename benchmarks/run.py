@@ -186,6 +186,62 @@ def detection_delay(poll: int, events: bool) -> tuple[str, float]:
         return str(desc.get("error")), delay
 
 
+def paced_release(per_minute: int, bad: bool, pace: str) -> tuple[str, float, str]:
+    """Deployment time of one release of ``10,50,100`` (10-minute bakes at most, 60 s polls,
+    no alarms: the gate's own 5xx judgement alone) with simulated clients sending
+    ``per_minute`` requests a minute: (outcome, simulated minutes from the release to the
+    end, the rules that ended the bakes)."""
+    from weightshift_emulator import cfn_patches, simclock, stack
+
+    cfn_patches.install()
+    cfn_patches.reset()
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        c = clients()
+        s = build_surroundings(c)
+        params = s.parameters(
+            Schedule="10,50,100", StepIntervalSeconds="600", HealthPollSeconds="60", Pace=pace, AlarmNames=""
+        )
+        deployed = stack.deploy(c, params)
+        set_weighted_pair(c, s, blue=100, green=0)
+        clock = simclock.for_surroundings(s, rate=per_minute / 60, clients=max(20, min(500, per_minute // 10)))
+        clock.step(180)
+        released = clock.now()
+        image = "public.ecr.aws/nginx/nginx:2.0" + ("-bad" if bad else "")
+        with clock.following_waits():
+            task_definition = c["ecs"].register_task_definition(
+                family="shop-green", containerDefinitions=[{"name": "web", "image": image, "memory": 512}]
+            )["taskDefinition"]["taskDefinitionArn"]
+            c["ecs"].update_service(cluster=s.cluster, service=s.green_service, taskDefinition=task_definition)
+            deployment = f"ecs-svc/{per_minute:06d}{int(bad)}{len(pace):012d}"
+            events = [task_event(s, "green", f"task{i}", deployment, task_definition=task_definition) for i in range(2)]
+            c["events"].put_events(
+                Entries=[
+                    {
+                        "Source": e["source"],
+                        "DetailType": e["detail-type"],
+                        "Detail": json.dumps(e["detail"]),
+                        "Resources": e["resources"],
+                    }
+                    for e in events
+                ]
+            )
+            (execution,) = c["stepfunctions"].list_executions(stateMachineArn=deployed.state_machine_arn)["executions"]
+            desc = wait(c["stepfunctions"], execution["executionArn"])
+        minutes = (clock.now() - released).total_seconds() / 60
+        rules = []
+        for e in execution_history(c["stepfunctions"], execution["executionArn"]):
+            if e["type"] == "LambdaFunctionSucceeded":
+                out = json.loads(e["lambdaFunctionSucceededEventDetails"]["output"])
+                if out.get("bakeDone"):
+                    rules.append(str(out.get("decidedBy")))
+        cfn_patches.reset()
+        return (
+            str(desc["status"]) if desc["status"] == "SUCCEEDED" else str(desc.get("error")),
+            minutes,
+            ",".join(rules),
+        )
+
+
 def trigger_ratio(rounds: int = 30) -> tuple[float, float]:
     """Mean handling time of a first event and of a duplicate, in one run."""
     with mock_aws(config=patches.ENGINE_CONFIG):
@@ -264,6 +320,20 @@ def main() -> None:
             path = "alarm event (issue 11)" if events else "next poll only (before)"
             delays.add_row(f"{poll} s", path, error, f"{delay:.0f} s")
     console.print(delays)
+    paces = Table(
+        title="Evidence-based pace: 10,50,100 with 10-minute maximum bakes, 60 s polls, no alarms (simulated clients)"
+    )
+    for col in ("requests / min", "release", "pace", "outcome", "release -> end", "bakes ended by"):
+        paces.add_column(col, justify="right")
+    for per_minute in (100, 1_000, 10_000):
+        for bad in (False, True):
+            for pace in ("Fixed", "Evidence"):
+                patches.reset()
+                outcome, minutes, rules = paced_release(per_minute, bad, pace)
+                paces.add_row(
+                    f"{per_minute:,}", "bad (5xx)" if bad else "good", pace, outcome, f"{minutes:.1f} min", rules
+                )
+    console.print(paces)
     first, dup = trigger_ratio()
     console.print(
         f"trigger: first event {first * 1000:.1f} ms, duplicate {dup * 1000:.1f} ms "
