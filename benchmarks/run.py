@@ -50,6 +50,7 @@ from weightshift_emulator.world import (  # noqa: E402
     build_surroundings,
     clients,
     execution_history,
+    release_green_with_events,
     set_weighted_pair,
     task_event,
 )
@@ -208,23 +209,8 @@ def paced_release(per_minute: int, bad: bool, pace: str) -> tuple[str, float, st
         released = clock.now()
         image = "public.ecr.aws/nginx/nginx:2.0" + ("-bad" if bad else "")
         with clock.following_waits():
-            task_definition = c["ecs"].register_task_definition(
-                family="shop-green", containerDefinitions=[{"name": "web", "image": image, "memory": 512}]
-            )["taskDefinition"]["taskDefinitionArn"]
-            c["ecs"].update_service(cluster=s.cluster, service=s.green_service, taskDefinition=task_definition)
             deployment = f"ecs-svc/{per_minute:06d}{int(bad)}{len(pace):012d}"
-            events = [task_event(s, "green", f"task{i}", deployment, task_definition=task_definition) for i in range(2)]
-            c["events"].put_events(
-                Entries=[
-                    {
-                        "Source": e["source"],
-                        "DetailType": e["detail-type"],
-                        "Detail": json.dumps(e["detail"]),
-                        "Resources": e["resources"],
-                    }
-                    for e in events
-                ]
-            )
+            release_green_with_events(c, s, image, deployment)
             (execution,) = c["stepfunctions"].list_executions(stateMachineArn=deployed.state_machine_arn)["executions"]
             desc = wait(c["stepfunctions"], execution["executionArn"])
         minutes = (clock.now() - released).total_seconds() / 60

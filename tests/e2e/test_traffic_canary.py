@@ -25,8 +25,8 @@ from weightshift_emulator.world import (
     build_surroundings,
     clients,
     execution_history,
+    release_green_with_events,
     set_weighted_pair,
-    task_event,
     weights,
 )
 
@@ -61,26 +61,21 @@ def deploy() -> Iterator[Any]:
 def release(env: Env, image: str, deployment: str) -> str:
     """What ECS does for a new deployment of green, as far as Weightshift can see: the
     service runs the new task definition, and each new task's RUNNING event reaches the bus."""
-    aws, world = env.aws, env.world
-    task_definition = aws["ecs"].register_task_definition(
-        family="shop-green", containerDefinitions=[{"name": "web", "image": image, "memory": 512}]
-    )["taskDefinition"]["taskDefinitionArn"]
-    aws["ecs"].update_service(cluster=world.cluster, service=world.green_service, taskDefinition=task_definition)
-    events = [
-        task_event(world, "green", f"badtask{i:02d}", deployment, task_definition=task_definition) for i in range(2)
-    ]
-    entries = [
-        {
-            "Source": e["source"],
-            "DetailType": e["detail-type"],
-            "Detail": json.dumps(e["detail"]),
-            "Resources": e["resources"],
-        }
-        for e in events
-    ]
-    assert aws["events"].put_events(Entries=entries)["FailedEntryCount"] == 0
-    (execution,) = aws["stepfunctions"].list_executions(stateMachineArn=env.stack.state_machine_arn)["executions"]
+    release_green_with_events(env.aws, env.world, image, deployment)
+    (execution,) = env.aws["stepfunctions"].list_executions(stateMachineArn=env.stack.state_machine_arn)["executions"]
     return str(execution["executionArn"])
+
+
+def released_under_traffic(env: Env, image: str, deployment: str, rate: float = 50.0, clients: int = 500) -> Any:
+    """blue=100 live for 3 simulated minutes of client traffic, then a release of green
+    whose canary runs to its end, each wait letting its time pass: (description, clock, ARN)."""
+    set_weighted_pair(env.aws, env.world, blue=100, green=0)
+    clock = simclock.for_surroundings(env.world, rate=rate, clients=clients)
+    clock.step(180)
+    with clock.following_waits():
+        arn = release(env, image, deployment)
+        desc = wait_for(env.aws["stepfunctions"], arn, timeout=120)
+    return desc, clock, arn
 
 
 def dns_changes_in_simulated_time(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, str]]:
@@ -160,12 +155,7 @@ def test_with_the_default_gate_the_5xx_comparison_sees_the_same_errors(deploy: A
     side's reads the same data points through GetMetricData."""
     env = deploy()
     aws, world = env.aws, env.world
-    set_weighted_pair(aws, world, blue=100, green=0)
-    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
-    clock.step(180)
-    with clock.following_waits():
-        arn = release(env, BAD_IMAGE, "ecs-svc/4343434343434343434")
-        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    desc, _, _ = released_under_traffic(env, BAD_IMAGE, "ecs-svc/4343434343434343434")
     assert desc["status"] == "FAILED", desc
     assert desc["error"] == "HealthGateFailed"
     assert "target 5xx rate" in desc["cause"]
@@ -181,13 +171,8 @@ def test_a_good_release_records_the_split_the_clients_really_made_beside_the_int
     beside its weight's share. Clients cache the weighted answer for the 60 s TTL, so the
     observed share follows the weights a step behind, never ahead of them."""
     env = deploy(Schedule="10,50,100", HealthPollSeconds="60")
-    aws, world = env.aws, env.world
-    set_weighted_pair(aws, world, blue=100, green=0)
-    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
-    clock.step(180)
-    with clock.following_waits():
-        arn = release(env, GOOD_IMAGE, "ecs-svc/4545454545454545454")
-        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    aws = env.aws
+    desc, _, arn = released_under_traffic(env, GOOD_IMAGE, "ecs-svc/4545454545454545454")
     assert desc["status"] == "SUCCEEDED", desc
 
     (item,) = aws["dynamodb"].scan(TableName=env.stack.table_name, FilterExpression="attribute_exists(targetColor)")[
@@ -267,12 +252,7 @@ def test_evidence_based_pace_fails_a_bad_release_early(deploy: Any) -> None:
         AlarmNames="", MinRequests="1000000",
     )  # fmt: skip
     aws, world = env.aws, env.world
-    set_weighted_pair(aws, world, blue=100, green=0)
-    clock = simclock.for_surroundings(world, rate=50.0, clients=500)
-    clock.step(180)
-    with clock.following_waits():
-        arn = release(env, BAD_IMAGE, "ecs-svc/4747474747474747474")
-        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    desc, _, arn = released_under_traffic(env, BAD_IMAGE, "ecs-svc/4747474747474747474")
     assert desc["status"] == "FAILED", desc
     assert desc["error"] == "HealthGateFailed"
     assert "SPRT:" in desc["cause"]
@@ -286,13 +266,7 @@ def test_evidence_based_pace_keeps_baking_while_thin_traffic_is_inconclusive(dep
     """A trickle of requests never adds up to evidence either way: each step bakes its full
     time, as a fixed bake would, and the record says max-bake."""
     env = deploy(Schedule="50,100", StepIntervalSeconds="180", HealthPollSeconds="60", Pace="Evidence")
-    aws, world = env.aws, env.world
-    set_weighted_pair(aws, world, blue=100, green=0)
-    clock = simclock.for_surroundings(world, rate=0.2, clients=20)
-    clock.step(180)
-    with clock.following_waits():
-        arn = release(env, GOOD_IMAGE, "ecs-svc/4848484848484848484")
-        desc = wait_for(aws["stepfunctions"], arn, timeout=120)
+    desc, _, arn = released_under_traffic(env, GOOD_IMAGE, "ecs-svc/4848484848484848484", rate=0.2, clients=20)
     assert desc["status"] == "SUCCEEDED", desc
     baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
     assert [t["decidedBy"] for t in baked] == ["max-bake", "max-bake"]

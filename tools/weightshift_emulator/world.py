@@ -349,3 +349,29 @@ def task_event(
         container["taskArn"] = task_arn
         container["lastStatus"] = last_status
     return dict(template)
+
+
+def release_green_with_events(c: dict[str, Any], s: Surroundings, image: str, deployment: str, tasks: int = 2) -> str:
+    """What ECS does for a new deployment of green, as far as Weightshift can see, without
+    the ECS simulation (``ecs_sim``): the service runs a new task definition with ``image``,
+    and each new task's RUNNING event reaches the default bus. Returns the task definition."""
+    task_definition = str(
+        c["ecs"].register_task_definition(
+            family="shop-green", containerDefinitions=[{"name": "web", "image": image, "memory": 512}]
+        )["taskDefinition"]["taskDefinitionArn"]
+    )
+    c["ecs"].update_service(cluster=s.cluster, service=s.green_service, taskDefinition=task_definition)
+    events = [task_event(s, "green", f"task{i:02d}", deployment, task_definition=task_definition) for i in range(tasks)]
+    entries = [
+        {
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": json.dumps(e["detail"]),
+            "Resources": e["resources"],
+        }
+        for e in events
+    ]
+    failed = c["events"].put_events(Entries=entries)["FailedEntryCount"]
+    if failed:
+        raise RuntimeError(f"{failed} task events were not put on the bus")
+    return task_definition
