@@ -318,3 +318,26 @@ def test_replay_with_an_empty_queue(env: Env) -> None:
     )
     assert human.exit_code == 0
     assert "nothing to replay" in human.stdout
+
+
+def test_an_alarm_event_the_listener_could_not_take_is_kept_and_replay_hands_it_to_the_listener(env: Env) -> None:
+    """The alarm rule dead-letters like the others; replay sends a CloudWatch Alarm State
+    Change to the alarm listener, which ends nothing when no bake is in progress."""
+    listener = env.fn("AlarmFunction")
+
+    def throttled(function: str, event: Any) -> None:
+        if function == listener:
+            raise lambda_async.InvokeRejected("TooManyRequestsException", "Rate Exceeded.")
+
+    lambda_async.ACCEPT_HOOKS.append(throttled)
+    env.aws["cloudwatch"].set_alarm_state(AlarmName=env.world.green_alarm, StateValue="ALARM", StateReason="test")
+    (message,) = env.queued()
+    assert json.loads(message["Body"])["detail-type"] == "CloudWatch Alarm State Change"
+
+    lambda_async.ACCEPT_HOOKS.clear()
+    result, replayed = env.replay()
+    assert result.exit_code == 0, result.output
+    (event,) = replayed["events"]
+    assert (event["outcome"], event["function"]) == ("replayed", "alarm")
+    assert "no-bake" in str(event["result"])  # the listener found no bake to end
+    assert env.queued() == []

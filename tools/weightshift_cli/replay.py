@@ -17,8 +17,9 @@ Two kinds of message land in that queue (``TriggerDeadLetterQueueUrl``), and bot
 
 Which function gets the event is decided by the event, not by the record: an "ECS Task
 State Change" goes to the trigger, a "Step Functions Execution Status Change" to the abort
-function. Each is invoked synchronously; the message is deleted only when the function
-succeeds, so a failed replay stays in the queue for the next try. Replaying is safe to
+function, a "CloudWatch Alarm State Change" to the alarm listener. Each is invoked
+synchronously; the message is deleted only when the function succeeds, so a failed replay
+stays in the queue for the next try. Replaying is safe to
 repeat: the trigger dedupes on the ECS deployment (one execution per deployment, whatever
 the number of events) and the abort function does nothing once the deployment is finished.
 """
@@ -36,15 +37,22 @@ from weightshift_cli.aws import _CONFIG, Ports
 from weightshift_cli.errors import CliError
 
 Source = Literal["lambda-destination", "eventbridge-dlq", "unknown"]
-Target = Literal["trigger", "abort"]
+Target = Literal["trigger", "abort", "alarm"]
 Outcome = Literal["replayed", "failed", "skipped", "listed"]
 
 # What each function handles: (source, detail-type) of the event.
 ROUTES: dict[tuple[str, str], Target] = {
     ("aws.ecs", "ECS Task State Change"): "trigger",
     ("aws.states", "Step Functions Execution Status Change"): "abort",
+    # The alarm listener: a replayed alarm event ends a bake only if one is still in progress
+    # and the alarm changed after its deployment took the route (alarm_watch.on_alarm).
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"): "alarm",
 }
-OUTPUT_FOR: dict[Target, str] = {"trigger": "TriggerFunctionName", "abort": "AbortFunctionName"}
+OUTPUT_FOR: dict[Target, str] = {
+    "trigger": "TriggerFunctionName",
+    "abort": "AbortFunctionName",
+    "alarm": "AlarmFunctionName",
+}
 QUEUE_OUTPUT = "TriggerDeadLetterQueueUrl"
 # Long enough for a batch of ten synchronous invokes of a function with a 60 s timeout.
 VISIBILITY_SECONDS = 900
@@ -232,6 +240,8 @@ def _answer(target: Target, payload: Any) -> str:
         if payload.get("deployment_id"):
             text += f" {payload['deployment_id']}"
         return text + (f" ({payload['reason']})" if payload.get("reason") else "")
+    if target == "alarm":  # alarm_watch.Outcome.log_fields
+        return f"{payload.get('decision', '?')} ({payload.get('detail', '')})"
     text = str(payload.get("action", "?"))
     if payload.get("restoredWeights"):
         weights = payload["restoredWeights"]
