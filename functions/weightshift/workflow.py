@@ -813,6 +813,8 @@ def fail_back(
             "error": error,
             "reason": reason,
             "restoredWeights": restored.dump() if restored is not None else None,
+            # The split the clients really made at the last poll (health.Observed), if any.
+            "observed": record.observed if record is not None else None,
         },
     )
     if release:  # last: see finish_promotion

@@ -296,6 +296,7 @@ def test_fail_back_restores_the_recorded_weights_not_100_0(world: World) -> None
     plan = world.plan()
     run = world.run(plan)
     run.to_step(3)
+    run.gate()  # a poll of step 3's bake
 
     result = run.fail_back()
 
@@ -306,6 +307,11 @@ def test_fail_back_restores_the_recorded_weights_not_100_0(world: World) -> None
     assert record.restored_weights == Weights(blue=80, green=20)
     assert world.lock() is None
     assert world.notifier.kinds()[-1] == "rolled-back"
+    # The notification carries the split the clients made at the last poll beside the intended one.
+    detail = world.notifier.published[-1][1]
+    assert detail["observed"] == record.observed
+    assert detail["observed"] is not None
+    assert detail["observed"]["intendedShare"] == 0.5
 
 
 def test_fail_back_before_the_first_change_changes_nothing(world: World) -> None:
