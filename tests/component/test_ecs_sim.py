@@ -429,7 +429,9 @@ def test_no_patch_outlives_the_simulation(aws: dict[str, Any], world: Surroundin
 PARAMETERS = {
     "Schedule": "5,25,50,100",
     "StepIntervalSeconds": "60",
-    "HealthPollSeconds": "15",
+    # The template's default. On the running clock every state's processing costs simulated
+    # time too (250x the wall clock): fewer polls leave the deadline more room on a loaded machine.
+    "HealthPollSeconds": "60",
     # The template's default. ECS needs ~1 health-check interval after registration, then the old
     # tasks' 300 s deregistration delay, before the service is steady: 120 s would time out.
     "ReadinessTimeoutSeconds": "600",
