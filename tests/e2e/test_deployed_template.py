@@ -127,11 +127,16 @@ def test_the_stack_is_what_the_template_declares(env: Env) -> None:
     assert deployed.status == "CREATE_COMPLETE"
     assert set(deployed.functions) == FUNCTIONS
     # moto's CloudFormation cannot create these; nothing the canary path depends on.
-    assert set(deployed.skipped.values()) <= {
-        "AWS::SQS::QueuePolicy",
-        "AWS::SNS::Subscription",
-        "AWS::CloudWatch::Alarm",
-    }
+    assert set(deployed.skipped.values()) <= {"AWS::SQS::QueuePolicy", "AWS::SNS::Subscription"}
+    # The stack's own alarms exist (the emulator creates AWS::CloudWatch::Alarm), named by
+    # CloudFormation, starting in INSUFFICIENT_DATA, notifying the stack's topic.
+    own = aws["cloudwatch"].describe_alarms(AlarmNames=[deployed.outputs["DeadLetterAlarmName"]])["MetricAlarms"]
+    assert [(a["StateValue"], a["MetricName"], a["AlarmActions"]) for a in own] == [
+        ("INSUFFICIENT_DATA", "ApproximateNumberOfMessagesVisible", [deployed.outputs["NotificationTopicArn"]])
+    ]
+    assert deployed.outputs["DeadLetterAlarmName"].startswith(f"{deployed.stack_name}-DeadLetterAlarm-")
+    names = {a["AlarmName"] for a in aws["cloudwatch"].describe_alarms()["MetricAlarms"]}
+    assert any(n.startswith(f"{deployed.stack_name}-InvalidConfigurationAlarm-") for n in names), names
     template = stack.load_template()
     for logical_id, name in deployed.functions.items():
         config = aws["lambda"].get_function_configuration(FunctionName=name)

@@ -35,6 +35,9 @@ deployed rules, functions and state machine are the ones the template declares:
    moto's CloudFormation skips it. We create it through the Lambda backend's
    ``PutFunctionEventInvokeConfig``, so ``lambda_async`` reads each function's
    retries, maximum event age and on-failure destination from the deployed stack.
+8. ``AWS::CloudWatch::Alarm``: moto's CloudFormation skips it. We create it through the
+   CloudWatch backend's ``PutMetricAlarm`` (metric and metric-math alarms), so the stack's
+   own alarms exist, start in INSUFFICIENT_DATA and are evaluated like any other.
 
 Resource types moto's CloudFormation does not know (``AWS::SQS::QueuePolicy``,
 for instance) are skipped by moto with a warning; ``stack.py`` reports them.
@@ -62,6 +65,7 @@ import moto.stepfunctions.models as sfn_models
 import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.parser.models as sfn_parser_models
 from moto.awslambda.utils import get_backend as lambda_backend
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.common_models import CloudFormationModel
 from moto.events.utils import EventTemplateParser
 from moto.s3.models import s3_backends
@@ -487,6 +491,135 @@ class EventInvokeConfigResource(CloudFormationModel):  # type: ignore[misc]
         backend = lambda_backend(account_id, region_name)
         with contextlib.suppress(Exception):  # the function went first: nothing left to delete
             backend.get_function(function_name).event_invoke_config = []
+
+
+# ------------------------------------------------ 8. AWS::CloudWatch::Alarm
+class AlarmResource(CloudFormationModel):  # type: ignore[misc]
+    """``AWS::CloudWatch::Alarm`` (moto's CloudFormation skips it: "Tried to parse
+    AWS::CloudWatch::Alarm but it's not supported"), created with the CloudWatch backend's
+    own ``put_metric_alarm``, so DescribeAlarms, the evaluator (alarms.py) and the alarm
+    state-change events see it like any other alarm. Ref is the alarm's name; without
+    ``AlarmName`` CloudFormation generates one (``<stack>-<logical id>-<suffix>``); GetAtt
+    ``Arn``. An update that changes the name replaces the alarm (AWS::CloudWatch::Alarm
+    reference: AlarmName, "Update requires: Replacement"); any other update keeps its state."""
+
+    def __init__(self, name: str, account_id: str, region_name: str) -> None:
+        self.name = name
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "Arn":
+            return f"arn:aws:cloudwatch:{self.region_name}:{self.account_id}:alarm:{self.name}"
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def _put(cls, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> AlarmResource:
+        from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+
+        queries = None
+        if properties.get("Metrics"):
+            queries = []
+            for m in properties["Metrics"]:
+                stat = m.get("MetricStat")
+                metric_stat = None
+                if stat:
+                    metric = stat["Metric"]
+                    dims = [Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])]
+                    metric_stat = MetricStat(
+                        metric=Metric(metric["MetricName"], metric["Namespace"], dims),
+                        period=int(stat["Period"]),
+                        stat=stat["Stat"],
+                        unit=stat.get("Unit"),
+                    )
+                queries.append(
+                    MetricDataQuery(
+                        query_id=m["Id"],
+                        label=m.get("Label"),
+                        period=m.get("Period"),
+                        return_data=str(m.get("ReturnData", True)).lower() == "true",
+                        expression=m.get("Expression"),
+                        metric_stat=metric_stat,
+                    )
+                )
+
+        def number(key: str) -> int | None:
+            return int(properties[key]) if key in properties else None
+
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=properties.get("Namespace"),
+            metric_name=properties.get("MetricName"),
+            metric_data_queries=queries,
+            comparison_operator=properties["ComparisonOperator"],
+            evaluation_periods=int(properties["EvaluationPeriods"]),
+            datapoints_to_alarm=number("DatapointsToAlarm"),
+            period=number("Period"),  # None for a metric math alarm
+            threshold=float(properties["Threshold"]) if "Threshold" in properties else None,
+            statistic=properties.get("Statistic"),
+            extended_statistic=properties.get("ExtendedStatistic"),
+            description=properties.get("AlarmDescription", ""),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in properties.get("Dimensions", [])],
+            alarm_actions=list(properties.get("AlarmActions", [])),
+            ok_actions=list(properties.get("OKActions", [])),
+            insufficient_data_actions=list(properties.get("InsufficientDataActions", [])),
+            unit=properties.get("Unit"),
+            actions_enabled=str(properties.get("ActionsEnabled", True)).lower() == "true",
+            treat_missing_data=properties.get("TreatMissingData"),
+            threshold_metric_id=properties.get("ThresholdMetricId"),
+        )
+        return cls(name, account_id, region_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> AlarmResource:
+        properties = cloudformation_json["Properties"]
+        return cls._put(str(properties.get("AlarmName") or resource_name), properties, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> AlarmResource:
+        properties = cloudformation_json["Properties"]
+        name = str(properties.get("AlarmName") or original_resource.name)
+        if name != original_resource.name:
+            cls._delete(original_resource.name, account_id, region_name)
+        return cls._put(name, properties, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        name = cloudformation_json.get("Properties", {}).get("AlarmName") or resource_name
+        cls._delete(str(name), account_id, region_name)
+
+    @staticmethod
+    def _delete(name: str, account_id: str, region_name: str) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloudwatch_backends[account_id][region_name].delete_alarms([name])
 
 
 def _register_event_invoke_config() -> None:
