@@ -28,6 +28,8 @@ class Signals:
     target_groups: list[tuple[str, int, int]] = field(default_factory=list)  # (arn, healthy, total)
     target_traffic: TrafficSample | None = None
     live_traffic: TrafficSample | None = None
+    # (target, live) requests of the newest minute with data: the observed split
+    latest_split: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

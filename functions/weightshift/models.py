@@ -84,6 +84,9 @@ class HealthSettings(Camel):
     max_error_rate_ratio: float = Field(default=2.0, gt=0)
     max_no_verdict_polls: int = Field(default=0, ge=0)
     pace: Literal["Fixed", "Evidence"] = "Fixed"  # evidence.py: a sequential test may end a bake early
+    # A bake waits (one more bake at most) until the target's observed share reaches this
+    # fraction of its intended share; 0: off.
+    min_observed_share: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class Plan(Camel):

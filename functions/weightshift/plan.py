@@ -125,6 +125,7 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
             max_error_rate_ratio=config.max_error_rate_ratio,
             max_no_verdict_polls=config.max_polls_without_traffic,
             pace=config.pace,
+            min_observed_share=config.min_observed_share,
         ),
     )
     timeout = estimate(draft, ALIAS_TTL_SECONDS).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS
@@ -136,6 +137,17 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
 def bake_polls(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
     """Health polls in a step's bake: the bake lasts max(step bake, TTL)."""
     return max(1, math.ceil(max(step.bake_seconds, ttl_seconds) / poll_seconds))
+
+
+# MinObservedShare: a bake waits for the clients at most one more bake of its step, and at
+# least this many polls (an ALB minute arrives about a minute after it ends, and clients
+# keep their answer for the TTL: two polls can pass before a step's traffic shows at all).
+OBSERVED_WAIT_MIN_POLLS = 3
+
+
+def observed_wait_polls(polls: int) -> int:
+    """How many more polls a bake may wait for the clients to follow its weights."""
+    return max(polls, OBSERVED_WAIT_MIN_POLLS)
 
 
 def bake_wait_seconds(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
@@ -159,6 +171,8 @@ def estimate(plan: Plan, ttl_seconds: int) -> Cost:
     duration = 0
     for step in plan.steps:
         polls = bake_polls(step, ttl_seconds, plan.poll_seconds)
+        if plan.health.min_observed_share > 0:  # the longest it may wait for the clients
+            polls += observed_wait_polls(polls)
         # shift, get change, in-sync choice, bake loop, next-step choice
         events += EVENTS_TASK + EVENTS_TASK + EVENTS_CHOICE + EVENTS_CHOICE
         events += DNS_SYNC_MAX_POLLS * (EVENTS_WAIT + EVENTS_PASS + EVENTS_TASK + EVENTS_CHOICE)

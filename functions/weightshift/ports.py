@@ -94,6 +94,10 @@ class Metrics(Protocol):
 
     def alb_counts(self, load_balancer_arn: str, now: datetime, window_seconds: int) -> tuple[float, float]: ...
 
+    def alb_minutes(
+        self, load_balancer_arn: str, now: datetime, window_seconds: int
+    ) -> dict[datetime, tuple[float, float]]: ...
+
 
 class Notifications(Protocol):
     def publish(self, kind: str, subject: str, detail: dict[str, Any], *, email: bool = True) -> None: ...

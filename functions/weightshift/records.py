@@ -251,6 +251,7 @@ def baked(
     observed: dict[str, Any] | None = None,
     decided_by: str = "fixed",
     evidence: dict[str, Any] | None = None,
+    clients: dict[str, Any] | None = None,
 ) -> Change:
     """A step's bake ended well: how (``decided_by``: "fixed" bake, the "evidence" of the
     sequential test, or its inconclusive "max-bake"), with the test's numbers."""
@@ -259,6 +260,8 @@ def baked(
     event["decidedBy"] = decided_by
     if evidence is not None:
         event["evidence"] = evidence
+    if clients is not None:  # MinObservedShare: polls spent waiting for the clients, and if they still lagged
+        event["clients"] = clients
     if observed is not None:
         fields["observed"] = {**observed, "at": now_iso}
         event["observed"] = observed

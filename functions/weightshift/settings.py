@@ -60,6 +60,7 @@ class RouteConfig(BaseModel):
     max_error_rate_ratio: float = Field(default=2.0, gt=0)
     max_polls_without_traffic: int = Field(default=0, ge=0)
     pace: Literal["Fixed", "Evidence"] = "Fixed"  # evidence.py
+    min_observed_share: float = Field(default=0.0, ge=0.0, le=1.0)  # health.Observed; 0: off
     # The stack's ARN (the template's STACK_ID): the owner its record's ownership record must name.
     stack_id: str | None = None
 
@@ -149,6 +150,7 @@ ENV_NAMES = {
     "max_error_rate_ratio": "MAX_ERROR_RATE_RATIO",
     "max_polls_without_traffic": "MAX_POLLS_WITHOUT_TRAFFIC",
     "pace": "PACE",
+    "min_observed_share": "MIN_OBSERVED_SHARE",
     "stack_id": "STACK_ID",
 }
 
@@ -176,6 +178,7 @@ PARAMETER_NAMES = {
     "max_error_rate_ratio": "MaxErrorRateRatio",
     "max_polls_without_traffic": "MaxPollsWithoutTraffic",
     "pace": "Pace",
+    "min_observed_share": "MinObservedShare",
 }
 
 

@@ -41,6 +41,7 @@ from weightshift.plan import (
     bake_polls,
     bake_wait_seconds,
     fit_to_ttl,
+    observed_wait_polls,
     validate_plan,
 )
 from weightshift.ports import Dns, Executions, Metrics, Notifications, RecordStore, Services
@@ -532,11 +533,15 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     done, decided_by, proof = poll >= polls, "fixed", None
     if plan.health.pace == "Evidence":
         done, decided_by, proof = _paced_by_evidence(plan, inp, step, ports, poll >= polls)
+    waited = int(previous.get("waitedForClients", 0)) if same_step else 0
+    lagging = _clients_lag(plan, observed)
+    if done and lagging and waited < observed_wait_polls(polls):  # the clients have not followed yet
+        done, waited = False, waited + 1
     seen = observed.dump() if observed else None
     if done:
-        change = records.baked(
-            inp.execution_arn, step.get("stepIndex"), poll, verdict.notes, _iso(inp.now), seen, decided_by, proof
-        )
+        clients = {"waitedPolls": waited, "lagged": lagging} if plan.health.min_observed_share > 0 else None
+        index, now_iso = step.get("stepIndex"), _iso(inp.now)
+        change = records.baked(inp.execution_arn, index, poll, verdict.notes, now_iso, seen, decided_by, proof, clients)
         ports.deployments.apply(plan.route_key, plan.deployment_id, change)
     elif seen is not None:  # the record shows the split at every poll (one field, no timeline growth)
         ports.deployments.apply(
@@ -553,7 +558,16 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "observed": seen,
         "decidedBy": decided_by if done else None,
         "evidence": proof,
+        "waitedForClients": waited,
     }
+
+
+def _clients_lag(plan: Plan, observed: health.Observed | None) -> bool:
+    """MinObservedShare is on and the target gets less than that fraction of its intended
+    share of the requests (no requests at all: nothing to judge, no lag)."""
+    wanted = plan.health.min_observed_share
+    share = observed.share if observed is not None else None
+    return wanted > 0 and share is not None and observed is not None and share < wanted * observed.intended_share
 
 
 def _paced_by_evidence(
@@ -582,14 +596,15 @@ def _paced_by_evidence(
 def _observed(plan: Plan, step: dict[str, Any], signals: health.Signals) -> health.Observed | None:
     """The observed split at this poll, from the request counts the 5xx comparison read."""
     weights = step.get("weights")
-    if not isinstance(weights, dict) or signals.target_traffic is None or signals.live_traffic is None:
+    if not isinstance(weights, dict):
         return None
     target, live = int(weights.get(plan.target.color, 0)), int(weights.get(plan.live.color, 0))
+    t_req, l_req = signals.latest_split or (0.0, 0.0)
     return health.Observed(
-        target_requests=signals.target_traffic.requests,
-        live_requests=signals.live_traffic.requests,
+        target_requests=t_req,
+        live_requests=l_req,
         intended_share=target / (target + live) if target + live else 0.0,
-        window_seconds=metric_window_seconds(plan),
+        window_seconds=60,  # the newest minute with data
     )
 
 
@@ -635,14 +650,18 @@ def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Sign
     )
     groups = [(g.arn, g.healthy, g.total) for g in ports.ecs_elb.target_groups(plan.target.load_balancer_arn)]
     window = metric_window_seconds(plan)
-    t_req, t_err = ports.cloudwatch.alb_counts(plan.target.load_balancer_arn, now, window)
-    l_req, l_err = ports.cloudwatch.alb_counts(plan.live.load_balancer_arn, now, window)
+    target = ports.cloudwatch.alb_minutes(plan.target.load_balancer_arn, now, window)
+    live = ports.cloudwatch.alb_minutes(plan.live.load_balancer_arn, now, window)
+    # The split of the newest minute either side has data for (a side without requests in
+    # that minute published none: zero), not of the whole window, which reaches back a minute.
+    newest = max([*target, *live], default=None)
     return health.Signals(
         alarms=alarms,
         health_check_fraction=fraction,
         target_groups=groups,
-        target_traffic=health.TrafficSample(t_req, t_err),
-        live_traffic=health.TrafficSample(l_req, l_err),
+        target_traffic=health.TrafficSample(sum(r for r, _ in target.values()), sum(e for _, e in target.values())),
+        live_traffic=health.TrafficSample(sum(r for r, _ in live.values()), sum(e for _, e in live.values())),
+        latest_split=(target.get(newest, (0.0, 0.0))[0], live.get(newest, (0.0, 0.0))[0]) if newest else None,
     )
 
 

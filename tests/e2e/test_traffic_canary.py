@@ -273,3 +273,28 @@ def test_evidence_based_pace_keeps_baking_while_thin_traffic_is_inconclusive(dep
     assert all(t["evidence"]["decision"] == "inconclusive" for t in baked)
     bakes = [w.lasted for w in patches.CLOCK.for_execution(arn) if w.state == "Bake and watch health"]
     assert sum(bakes) == 2 * 180
+
+
+def test_with_min_observed_share_a_bake_waits_for_the_clients_to_follow_the_weights(deploy: Any) -> None:
+    """MinObservedShare=0.8: a bake ends only once the target gets 80% of the share its
+    weight asks for (or after one more bake of the step). The same release as above, where
+    the shares lagged a step behind (0.0, 0.05, 0.30), now waits at each step until the
+    clients caught up (the share of the newest minute with data), and the record says how
+    long it waited."""
+    env = deploy(Schedule="10,50,100", HealthPollSeconds="60", MinObservedShare="0.8")
+    desc, _, _ = released_under_traffic(env, GOOD_IMAGE, "ecs-svc/4949494949494949494")
+    assert desc["status"] == "SUCCEEDED", desc
+    baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+    assert [float(t["observed"]["intendedShare"]) for t in baked] == [0.1, 0.5, 1.0]
+    for t in baked:
+        share, intended = float(t["observed"]["targetShare"]), float(t["observed"]["intendedShare"])
+        if t["clients"]["lagged"]:  # the ceiling: one more bake (at least 3 polls), then on
+            assert int(t["clients"]["waitedPolls"]) == 3
+        else:
+            assert share >= 0.8 * intended, t
+    # Every step waited two more polls: a minute for its traffic's minute to be published,
+    # a minute for the clients' cached answers (60 s TTL) to expire. Then the split held.
+    assert [int(t["clients"]["waitedPolls"]) for t in baked] == [2, 2, 2]
+    assert not any(t["clients"]["lagged"] for t in baked)
+    shares = [float(t["observed"]["targetShare"]) for t in baked]
+    assert all(abs(s - i) < 0.05 for s, i in zip(shares, [0.1, 0.5, 1.0], strict=True)), shares

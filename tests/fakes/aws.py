@@ -8,7 +8,7 @@ turns into RouteNotFound); Step Functions starts idempotently by name and input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from weightshift.adapters.ecs_elb import ServiceState, TargetGroupHealth
@@ -155,6 +155,13 @@ class FakeMetrics:
     def alb_counts(self, load_balancer_arn: str, now: datetime, window_seconds: int) -> tuple[float, float]:
         self.faults.check("alb_counts", load_balancer_arn)
         return self.counts.get(load_balancer_arn, (1000.0, 0.0))
+
+    def alb_minutes(
+        self, load_balancer_arn: str, now: datetime, window_seconds: int
+    ) -> dict[datetime, tuple[float, float]]:
+        """The same counts, as one minute (the newest complete one)."""
+        minute = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
+        return {minute: self.alb_counts(load_balancer_arn, now, window_seconds)}
 
 
 @dataclass

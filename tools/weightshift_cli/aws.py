@@ -71,6 +71,7 @@ PARAMETERS = {
     "MaxErrorRateRatio": "max_error_rate_ratio",
     "MaxPollsWithoutTraffic": "max_polls_without_traffic",
     "Pace": "pace",
+    "MinObservedShare": "min_observed_share",
 }
 
 

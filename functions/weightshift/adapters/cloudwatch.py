@@ -32,6 +32,13 @@ class CloudWatch:
 
     def alb_counts(self, load_balancer_arn: str, now: datetime, window_seconds: int) -> tuple[float, float]:
         """(requests, target 5xx) of an ALB over the last window."""
+        minutes = self.alb_minutes(load_balancer_arn, now, window_seconds)
+        return sum(r for r, _ in minutes.values()), sum(e for _, e in minutes.values())
+
+    def alb_minutes(
+        self, load_balancer_arn: str, now: datetime, window_seconds: int
+    ) -> dict[datetime, tuple[float, float]]:
+        """(requests, target 5xx) of an ALB per minute of the last window that has data."""
         dimension = load_balancer_arn.split(":loadbalancer/", 1)[-1]
         start = now - timedelta(seconds=window_seconds)
         queries = [
@@ -54,5 +61,9 @@ class CloudWatch:
             resp = self._cw.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=now)
         except ClientError as exc:
             raise SignalUnavailable(f"CloudWatch GetMetricData: {error_code(exc)}") from exc
-        sums = {r["Id"]: float(sum(r.get("Values", []))) for r in resp.get("MetricDataResults", [])}
-        return sums.get("requests", 0.0), sums.get("errors", 0.0)
+        series = {
+            r["Id"]: dict(zip(r.get("Timestamps", []), r.get("Values", []), strict=False))
+            for r in resp.get("MetricDataResults", [])
+        }
+        requests, errors = series.get("requests", {}), series.get("errors", {})
+        return {minute: (float(count), float(errors.get(minute, 0.0))) for minute, count in requests.items()}
