@@ -102,6 +102,69 @@ def test_wait_function_wait_interval(aws: dict[str, Any]) -> None:
     )
 
 
+def _token_task(aws: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A machine whose one task waits for its token (sent in an SQS message), 300 s at most."""
+    queue = aws["sqs"].create_queue(QueueName="tokens")["QueueUrl"]
+    definition = {
+        "StartAt": "Wait for the token",
+        "States": {
+            "Wait for the token": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": queue, "MessageBody.$": "$$.Task.Token"},
+                "TimeoutSeconds": 300,
+                "End": True,
+            }
+        },
+    }
+    return definition, queue
+
+
+def test_a_task_token_waits_on_the_clock_times_out_as_on_aws_and_is_closed_after(aws: dict[str, Any]) -> None:
+    """StateTaskServiceCallback._eval_wait_for_task_token: the wait is recorded on the clock
+    (300 s, not slept); unanswered it ends with States.Timeout; a SendTaskFailure with its token
+    afterwards gets TaskTimedOut (moto alone accepted it)."""
+    cls = internal(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback",
+        "StateTaskServiceCallback",
+    )
+    assert "_eval_wait_for_task_token" in vars(cls), "moto internal _eval_wait_for_task_token is gone: moto upgrade?"
+    expect_params(
+        "StateTaskServiceCallback._eval_wait_for_task_token",
+        patches._ORIGINAL["wait_for_token"],
+        ["self", "env", "timeout_seconds", "callback_endpoint", "heartbeat_endpoint"],
+    )
+    definition, queue = _token_task(aws)
+    desc = run_machine(aws, definition, name="token-timeout")
+    assert (desc["status"], desc.get("error")) == ("FAILED", "States.Timeout")
+    (wait,) = patches.CLOCK.for_execution(desc["executionArn"])
+    assert (wait.state, wait.seconds, wait.lasted) == ("Wait for the token", 300.0, 300.0)
+    token = aws["sqs"].receive_message(QueueUrl=queue)["Messages"][0]["Body"]
+    with pytest.raises(ClientError) as late:
+        aws["stepfunctions"].send_task_failure(taskToken=token, error="Late", cause="too late")
+    assert late.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_send_task_failure_ends_the_wait_at_once_with_its_error_and_cause(aws: dict[str, Any]) -> None:
+    """StepFunctionResponse.send_task_failure keeps ``cause`` (moto dropped it); the answered
+    wait lasted no simulated time."""
+    definition, queue = _token_task(aws)
+
+    def answer(wait: patches.Wait) -> None:
+        if wait.state == "Wait for the token":
+            assert wait.ended is not None
+            assert not wait.ended()
+            token = aws["sqs"].receive_message(QueueUrl=queue)["Messages"][0]["Body"]
+            aws["stepfunctions"].send_task_failure(taskToken=token, error="AlarmFired", cause="alarm x went to ALARM")
+            assert wait.ended()
+
+    patches.CLOCK.hooks.append(answer)
+    desc = run_machine(aws, definition, name="token-answered")
+    assert (desc["status"], desc.get("error"), desc.get("cause")) == ("FAILED", "AlarmFired", "alarm x went to ALARM")
+    (wait,) = patches.CLOCK.for_execution(desc["executionArn"])
+    assert wait.lasted == 0.0
+
+
 def test_stop_execution_keeps_error_and_cause(aws: dict[str, Any]) -> None:
     """StepFunctionResponse.stop_execution, StateMachine.stop_execution and
     BaseExecutionWorkerCommunication.terminated: a stop right after the start works,

@@ -96,11 +96,17 @@ import moto.stepfunctions.parser.backend.execution as sfn_execution
 import moto.stepfunctions.parser.backend.execution_worker as sfn_execution_worker
 import moto.stepfunctions.responses as sfn_responses
 from botocore.exceptions import ClientError
+from moto.core.exceptions import AWSError
 from moto.core.models import botocore_stubber
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout, CallbackOutcomeTimedOut
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerTimeout,
+    CallbackNotifyConsumerError,
+    CallbackOutcomeFailure,
+    CallbackOutcomeTimedOut,
+)
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -239,12 +245,30 @@ def _wait_for_task_token(
 
 
 def _send_task_failure_response(self: Any) -> Any:
-    """SendTaskFailure with its ``cause`` (moto's response drops it; the API takes ``error``
-    and ``cause``, and the task's failure, its Catch's ``Cause``, carries it)."""
-    self.stepfunction_backend.send_task_failure(
-        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
-    )
-    return ActionResult({})
+    """SendTaskFailure as the API reference describes it, where moto differs:
+    - the ``cause`` is kept (moto's response drops it; the task's failure, its Catch's
+      ``Cause``, carries it);
+    - a token whose task is closed gets ``TaskTimedOut`` ("The task token has either expired
+      or the task associated with the token has already been closed"), one no execution
+      knows ``InvalidToken`` (moto raises those without a message, a TypeError, a 500)."""
+    token = self._get_param("taskToken")
+    outcome = CallbackOutcomeFailure(callback_id=token, error=self._get_param("error"), cause=self._get_param("cause"))
+    for execution in self.stepfunction_backend._get_executions():
+        worker = getattr(execution, "exec_worker", None)
+        if worker is None:
+            continue
+        try:
+            if worker.env.callback_pool_manager.notify(callback_id=token, outcome=outcome):
+                return ActionResult({})
+        except CallbackNotifyConsumerError as closed:
+            timed_out = isinstance(closed.callback_consumer_error, CallbackConsumerTimeout)
+            raise AWSError(
+                "The task token has either expired or the task associated with the token has already been closed."
+                if timed_out
+                else "The activity token is invalid.",
+                exception_type="TaskTimedOut" if timed_out else "TaskDoesNotExist",
+            ) from None
+    raise AWSError("Invalid Token: 'Invalid token'", exception_type="InvalidToken")
 
 
 class _RecordedTime:
