@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # Route 53 calls an endpoint healthy when more than 18% of its checkers do.
 ROUTE53_HEALTHY_FRACTION = 0.18
@@ -19,6 +21,11 @@ class TrafficSample:
     @property
     def rate(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
+
+    @classmethod
+    def of_minutes(cls, minutes: Mapping[Any, tuple[float, float]]) -> TrafficSample:
+        """The sum of per-minute (requests, errors)."""
+        return cls(sum(r for r, _ in minutes.values()), sum(e for _, e in minutes.values()))
 
 
 @dataclass(frozen=True)

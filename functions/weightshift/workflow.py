@@ -565,9 +565,9 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
 def _clients_lag(plan: Plan, observed: health.Observed | None) -> bool:
     """MinObservedShare is on and the target gets less than that fraction of its intended
     share of the requests (no requests at all: nothing to judge, no lag)."""
-    wanted = plan.health.min_observed_share
-    share = observed.share if observed is not None else None
-    return wanted > 0 and share is not None and observed is not None and share < wanted * observed.intended_share
+    if observed is None or observed.share is None or plan.health.min_observed_share <= 0:
+        return False
+    return observed.share < plan.health.min_observed_share * observed.intended_share
 
 
 def _paced_by_evidence(
@@ -577,8 +577,8 @@ def _paced_by_evidence(
     requests since this step's shift. Worse: HealthGateFailed now. No worse: done once the
     TTL has passed since the shift. Inconclusive: done only at the step's full bake."""
     shifted = step.get("shiftedAt")
-    if not shifted:
-        return at_max, "max-bake" if at_max else "fixed", None
+    if not shifted:  # a step shifted by a version without the timestamp: bake it in full
+        return at_max, "fixed", None
     since = max(0, int((inp.now - datetime.fromisoformat(str(shifted))).total_seconds()))
     window = since + ALB_METRIC_DELAY_SECONDS
     t_req, t_err = ports.cloudwatch.alb_counts(plan.target.load_balancer_arn, inp.now, window)
@@ -659,8 +659,8 @@ def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Sign
         alarms=alarms,
         health_check_fraction=fraction,
         target_groups=groups,
-        target_traffic=health.TrafficSample(sum(r for r, _ in target.values()), sum(e for _, e in target.values())),
-        live_traffic=health.TrafficSample(sum(r for r, _ in live.values()), sum(e for _, e in live.values())),
+        target_traffic=health.TrafficSample.of_minutes(target),
+        live_traffic=health.TrafficSample.of_minutes(live),
         latest_split=(target.get(newest, (0.0, 0.0))[0], live.get(newest, (0.0, 0.0))[0]) if newest else None,
     )
 

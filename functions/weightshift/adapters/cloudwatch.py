@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from weightshift.adapters.aws import error_code
 from weightshift.errors import SignalUnavailable
+from weightshift.health import TrafficSample
 
 
 class CloudWatch:
@@ -32,8 +33,8 @@ class CloudWatch:
 
     def alb_counts(self, load_balancer_arn: str, now: datetime, window_seconds: int) -> tuple[float, float]:
         """(requests, target 5xx) of an ALB over the last window."""
-        minutes = self.alb_minutes(load_balancer_arn, now, window_seconds)
-        return sum(r for r, _ in minutes.values()), sum(e for _, e in minutes.values())
+        total = TrafficSample.of_minutes(self.alb_minutes(load_balancer_arn, now, window_seconds))
+        return total.requests, total.errors
 
     def alb_minutes(
         self, load_balancer_arn: str, now: datetime, window_seconds: int
