@@ -52,16 +52,31 @@ Patches to moto (:func:`install`, one test each in ``tests/component/test_traffi
   ago - Round down to the nearest whole minute", or to the 5/10/20/30 s division for those
   periods; GetMetricData API reference). moto does not, so a 60 s window that starts
   mid-minute missed the minute CloudWatch returns. The 15- and 63-day coarser roundings
-  are not modelled.
+  are not modelled. GetMetricData itself (metric math, percentiles) and PutMetricData's
+  Values/Counts are :mod:`metric_data`'s, installed from here.
+
+- **Percentile and metric-math alarms** are evaluated by the same rule: an
+  ExtendedStatistic (``p99``) alarm, or a Metrics alarm whose one MetricStat has a
+  percentile Stat, takes each period's percentile as :mod:`metric_data` computes it for
+  GetMetricData (a period without usable raw values is a missing point); a metric-math
+  alarm (Metrics with Expression queries, exactly one with ReturnData) takes the
+  ReturnData expression's series over the evaluation range, evaluated by
+  :mod:`metric_math` exactly as GetMetricData would with StartTime at the range's start
+  (so FILL fills the newest minute that has no data yet, the alarm caveat the guide
+  gives for FILL). The period is the ReturnData query's Period, else the smallest
+  MetricStat Period. The state-change event lists every query, expression entries with
+  ``expression`` (the guide's sample event, cloudwatch-and-eventbridge.md); the
+  StateReasonData of a math alarm has no ``statistic``.
 
 Not modelled (an alarm of these kinds is left in its state and listed in
-:attr:`AlarmEvaluator.unsupported`, so a test can see it is not evaluated): percentile
-statistics (ExtendedStatistic), metric math with an expression, anomaly detection,
-Metrics Insights; composite alarms are never touched (their state stays whatever
-SetAlarmState made it). Alarm actions (SNS) and "CloudWatch Alarm Configuration Change"
-events are not sent. High-resolution alarms (Period 10 or 30 s) are evaluated once a
-minute, not every period. The size of the evaluation range is documented only by example
-(5 data points for 3 evaluation periods): N + 2 is used for every N.
+:attr:`AlarmEvaluator.unsupported`, so a test can see it is not evaluated): a statistic
+or an expression outside what :mod:`metric_data` / :mod:`metric_math` model (trimmed
+means, FILL REPEAT, DIFF...), anomaly detection, Metrics Insights; composite alarms
+are never touched (their state stays whatever SetAlarmState made it). Alarm actions (SNS)
+and "CloudWatch Alarm Configuration Change" events are not sent. High-resolution alarms
+(Period 10 or 30 s) are evaluated once a minute, not every period. The size of the
+evaluation range is documented only by example (5 data points for 3 evaluation periods):
+N + 2 is used for every N.
 """
 
 from __future__ import annotations
@@ -71,17 +86,17 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import moto.cloudwatch.models as cw_models
-from moto.cloudwatch.exceptions import InvalidFormat
+from moto.cloudwatch.exceptions import InvalidFormat, ValidationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.events.models import events_backends
 
-from weightshift_emulator import patches
+from weightshift_emulator import metric_data, metric_math, patches
 from weightshift_emulator.world import ACCOUNT, REGION
 
 LOG = logging.getLogger("weightshift_emulator")
@@ -99,7 +114,7 @@ COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "LessThanThreshold": ("less than", lambda v, t: v < t),
     "LessThanOrEqualToThreshold": ("less than or equal to", lambda v, t: v <= t),
 }
-STATISTICS = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+STATISTICS = metric_data.BASIC_STATISTICS
 
 
 # ------------------------------------------------------------------ the evaluation rule
@@ -346,7 +361,59 @@ class _Target:
     unit: str | None
 
 
-def _target(alarm: Any) -> _Target | str:
+@dataclass(frozen=True)
+class _MathTarget:
+    """What a metric-math alarm watches: its queries (as GetMetricData takes them), the
+    ReturnData query's Id, and the period."""
+
+    queries: tuple[dict[str, Any], ...]
+    returned: str
+    period: int
+    statistic: str | None = None
+
+
+def _query(q: Any) -> dict[str, Any]:
+    """A moto MetricDataQuery as a GetMetricData query."""
+    out: dict[str, Any] = {"Id": q.id, "ReturnData": q.return_data is None or str(q.return_data).lower() == "true"}
+    if q.expression:
+        out["Expression"] = q.expression
+        if q.period:
+            out["Period"] = int(q.period)
+    if q.metric_stat is not None:
+        stat = q.metric_stat
+        out["MetricStat"] = {
+            "Metric": {
+                "Namespace": stat.metric.namespace,
+                "MetricName": stat.metric.metric_name,
+                "Dimensions": [{"Name": d.name, "Value": d.value} for d in stat.metric.dimensions],
+            },
+            "Period": int(stat.period),
+            "Stat": stat.stat,
+        }
+        if stat.unit:
+            out["MetricStat"]["Unit"] = stat.unit
+    return out
+
+
+def _math_target(alarm: Any) -> _MathTarget | str:
+    queries = tuple(_query(q) for q in alarm.metric_data_queries)
+    returned = [q["Id"] for q in queries if q["ReturnData"]]
+    if len(returned) != 1:
+        return "metric math: exactly one query must have ReturnData true"
+    try:
+        metric_data.validate(queries)
+        for q in queries:
+            if "Expression" in q:
+                metric_math.parse(q["Expression"])
+    except (metric_math.MetricMathError, ValidationError) as exc:
+        return f"metric math: {getattr(exc, 'message', None) or exc}"
+    ret = next(q for q in queries if q["Id"] == returned[0])
+    periods = [int(q["MetricStat"]["Period"]) for q in queries if "MetricStat" in q]
+    period = int(ret.get("Period") or ret.get("MetricStat", {}).get("Period") or min(periods or [60]))
+    return _MathTarget(queries, returned[0], period)
+
+
+def _target(alarm: Any) -> _Target | _MathTarget | str:
     """The metric an alarm evaluates, or why it cannot be evaluated here."""
     if alarm.rule:
         return "composite alarm"
@@ -357,9 +424,9 @@ def _target(alarm: Any) -> _Target | str:
     if alarm.metric_data_queries:
         stats = [q for q in alarm.metric_data_queries if q.metric_stat is not None]
         if len(alarm.metric_data_queries) != 1 or len(stats) != 1:
-            return "metric math"
+            return _math_target(alarm)
         stat = stats[0].metric_stat
-        if stat.stat not in STATISTICS:
+        if not metric_data.is_supported(stat.stat):
             return f"statistic {stat.stat}"
         return _Target(
             stat.metric.namespace,
@@ -369,13 +436,14 @@ def _target(alarm: Any) -> _Target | str:
             int(stat.period),
             stat.unit,
         )
-    if alarm.statistic not in STATISTICS:
-        return f"statistic {alarm.extended_statistic or alarm.statistic}"
+    statistic = alarm.statistic or alarm.extended_statistic
+    if not metric_data.is_supported(statistic):
+        return f"statistic {statistic}"
     return _Target(
         alarm.namespace,
         alarm.metric_name,
         frozenset((d.name, d.value) for d in alarm.dimensions),
-        alarm.statistic,
+        statistic,
         int(alarm.period),
         alarm.unit,
     )
@@ -444,7 +512,7 @@ class AlarmEvaluator:
         """Evaluate every metric alarm at ``now`` (periods end at the minute of ``now``)."""
         backend = self.backend()
         end = _naive(now).replace(second=0, microsecond=0)
-        targets: list[tuple[Any, _Target]] = []
+        targets: list[tuple[Any, _Target | _MathTarget]] = []
         unsupported: dict[str, str] = {}
         for alarm in list(backend.alarms.values()):
             target = _target(alarm)
@@ -476,7 +544,7 @@ class AlarmEvaluator:
         return int(alarm.evaluation_periods or 1)
 
     def _evaluate_one(
-        self, alarm: Any, target: _Target, recent: Iterable[Any], end: datetime, now: datetime
+        self, alarm: Any, target: _Target | _MathTarget, recent: Sequence[Any], end: datetime, now: datetime
     ) -> StateChange | None:
         n = self._n(alarm)
         m = int(alarm.datapoints_to_alarm or n)
@@ -485,16 +553,31 @@ class AlarmEvaluator:
         starts = [end - period * (size - i) for i in range(size)]  # oldest first
         accs: list[_Acc | None] = [None] * size
         first = starts[0]
-        for datum in recent:
-            if not _matches(datum, target):
-                continue
-            index = int((_naive(datum.timestamp) - first) / period)
-            if 0 <= index < size:
-                acc = accs[index]
-                if acc is None:
-                    acc = accs[index] = _Acc()
-                acc.add(datum)
-        points = [acc.statistic(target.statistic) if acc is not None else None for acc in accs]
+        if isinstance(target, _MathTarget):  # the ReturnData expression, as GetMetricData gives it
+            try:
+                series = metric_data.series_of(target.queries, recent, first, end)[target.returned]
+            except ValidationError as exc:  # an expression that fails at run time: not evaluated, as unsupported
+                self.unsupported[alarm.name] = f"metric math: {getattr(exc, 'message', None) or exc}"
+                return None
+            points: list[float | None] = [series.get(start) for start in starts]
+        else:
+            buckets: list[list[Any]] = [[] for _ in range(size)]
+            for datum in recent:
+                if not _matches(datum, target):
+                    continue
+                index = int((_naive(datum.timestamp) - first) / period)
+                if 0 <= index < size:
+                    buckets[index].append(datum)
+                    acc = accs[index]
+                    if acc is None:
+                        acc = accs[index] = _Acc()
+                    acc.add(datum)
+            if metric_data.percentile_of(target.statistic) is not None and metric_data.negative(
+                d for bucket in buckets for d in bucket
+            ):
+                points = [None] * size  # "not available for metrics when any of the metric values are negative"
+            else:
+                points = [metric_data.statistic(bucket, target.statistic) for bucket in buckets]
         threshold = float(alarm.threshold)
         words, compare = COMPARISONS[alarm.comparison_operator]
         treatment = str(alarm.treat_missing_data or "missing")
@@ -564,7 +647,7 @@ def _reason_data(
     points: Sequence[float | None],
     accs: Sequence[_Acc | None],
     starts: Sequence[datetime],
-    target: _Target,
+    target: _Target | _MathTarget,
     threshold: float,
     now: datetime,
 ) -> str:
@@ -576,11 +659,14 @@ def _reason_data(
             entry["sampleCount"] = float(acc.count)
             entry["value"] = points[i]
         evaluated.append(entry)
-    data = {
+    data: dict[str, Any] = {
         "version": "1.0",
         "queryDate": _cw_time(now),
         "startDate": _cw_time(starts[outcome.evaluated[0]]) if outcome.evaluated else _cw_time(now),
-        "statistic": target.statistic,
+    }
+    if target.statistic is not None:
+        data["statistic"] = target.statistic
+    data |= {
         "period": target.period,
         "recentDatapoints": [points[i] for i in outcome.evaluated if points[i] is not None],
         "threshold": threshold,
@@ -634,7 +720,9 @@ def _rounded_start(start: datetime, queries: list[dict[str, Any]]) -> datetime:
 
 
 def _get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: datetime, *args: Any, **kwargs: Any) -> Any:
-    return _ORIGINAL["get_metric_data"](self, queries, _rounded_start(start_time, queries), *args, **kwargs)
+    """moto's GetMetricData replaced by :func:`metric_data.get_metric_data` (metric math,
+    percentiles), after the StartTime rounding."""
+    return metric_data.get_metric_data(self, queries, _rounded_start(start_time, queries), *args, **kwargs)
 
 
 _ORIGINAL: dict[str, Any] = {}
@@ -653,6 +741,7 @@ def install() -> None:
         backend.put_metric_alarm = _put_metric_alarm
         backend.set_alarm_state = _set_alarm_state
         backend.get_metric_data = _get_metric_data
+        metric_data.install()
 
 
 def reset() -> None:

@@ -55,6 +55,8 @@ internal that fails loudly if an upgrade moves it.
 - CloudWatch alarms start INSUFFICIENT_DATA, keep their state on update, and send the
   "CloudWatch Alarm State Change" event; GetMetricData rounds StartTime as CloudWatch
   does: ``alarms.py`` (which also evaluates alarms from their data on ``simclock.py``'s time).
+  GetMetricData with metric math and percentiles, and PutMetricData Values/Counts kept as
+  distributions: ``metric_data.py`` / ``metric_math.py`` (installed by ``alarms.install``).
 - Fast paths that answer the same for less CPU (cached JSONPath parses, DynamoDB
   attribute values already in wire form): ``speed.py``.
 """

@@ -42,11 +42,26 @@ What is modelled, and from where:
   (Count; "Reporting criteria: There is a nonzero value", so a side without errors has
   *no* 5xx data points, and an alarm on them with the default TreatMissingData goes to
   INSUFFICIENT_DATA, not OK), ``HTTPCode_ELB_5XX_Count`` / ``HTTPCode_ELB_503_Count``
-  (LoadBalancer only, nonzero), ``TargetResponseTime`` (Seconds, nonzero),
+  (LoadBalancer only, nonzero), ``TargetResponseTime`` (Seconds, nonzero; "The most
+  useful statistics are Average and pNN.NN (percentiles)", so it is published as a
+  distribution, below),
   ``RequestCountPerTarget`` (TargetGroup, Sum is the per-target average),
   ``HealthyHostCount`` / ``UnHealthyHostCount`` (TargetGroup, every minute). Counts are
   published as statistic sets whose Minimum, Maximum and Average are 1 ("Minimum,
   Maximum, and Average all return 1").
+- **Response times** are sampled, not drawn per request: each tick answers ``count``
+  requests with at most 16 lognormal latencies (mean: the side's :class:`Quality`), each
+  sample weighted by an integer share of ``count`` (the shares sum to ``count``). A
+  minute's samples are published as one ``Values``/``Counts`` datum per dimension set
+  ("Each unique value is listed just once in this array, and the corresponding number in
+  the Counts array specifies the number of times that value occurred"; "up to 150 unique
+  values in each PutMetricData action that specifies a Values array", MetricDatum, CloudWatch
+  API reference): more than 150 distinct samples are merged, in value order, into 150
+  groups of about equal count, each the count-weighted mean of its samples. So SampleCount
+  is the minute's request count and Sum its total latency, exactly, and CloudWatch can
+  compute percentiles from it ("CloudWatch needs raw data points to calculate
+  percentiles", which a statistic set with Minimum != Maximum is not). Each such datum
+  goes in a PutMetricData action of its own, under the 150-value limit.
 - **Latency of publication**: a minute's data points reach CloudWatch ``publish_delay``
   seconds after the minute ends (default 30 s). Not documented for ALB; the CloudWatch
   guide's own event example evaluated an alarm 4 s after a minute without that minute's
@@ -55,8 +70,8 @@ What is modelled, and from where:
   kinder direction.
 
 Not modelled: Availability Zone dimensions, per-target metrics, connection and byte
-counts, LCUs, HTTP 4xx, percentile response times (the data points are statistic sets,
-from which no percentile can be computed), sticky sessions, slow start, Route 53's
+counts, LCUs, HTTP 4xx, a response-time distribution finer than 16 samples a tick and 150
+values a minute, sticky sessions, slow start, Route 53's
 propagation delay after a change (the workflow waits for INSYNC, which moto reports at
 once), and resolvers that share one cached answer among many clients.
 
@@ -88,6 +103,8 @@ from weightshift_emulator import patches
 from weightshift_emulator.world import ACCOUNT, REGION
 
 NAMESPACE = "AWS/ApplicationELB"
+LATENCY_SAMPLES_PER_TICK = 16
+MAX_DISTINCT_VALUES = 150  # MetricDatum.Values: "up to 150 unique values in each PutMetricData action"
 ELB_ALIAS_TTL = 60.0  # seconds; Route 53 FAQ: ELB alias records have a fixed TTL of 60 s
 RETENTION_SECONDS = 15 * 86400  # "Data points with a period of 60 seconds (1-minute) are available for 15 days"
 
@@ -181,6 +198,35 @@ def _lb_dns(name: str) -> str:
     return name.removeprefix("dualstack.")
 
 
+def distribution(samples: list[tuple[float, int]], limit: int = MAX_DISTINCT_VALUES) -> tuple[list[float], list[float]]:
+    """``(value, count)`` samples as PutMetricData Values/Counts with at most ``limit``
+    distinct values: in value order, merged into groups of about equal count, each the
+    count-weighted mean of its samples (the total count and the sum are kept)."""
+    merged: dict[float, int] = {}
+    for value, n in samples:
+        if n > 0:
+            merged[value] = merged.get(value, 0) + n
+    ordered = sorted(merged.items())
+    if len(ordered) > limit:
+        total = sum(n for _, n in ordered)
+        groups: list[tuple[float, int]] = []
+        acc_sum, acc_n, done, step = 0.0, 0, 0, total / limit
+        for value, n in ordered:
+            acc_sum += value * n
+            acc_n += n
+            if done + acc_n >= step * (len(groups) + 1):  # this group reaches its share of the count
+                groups.append((acc_sum / acc_n, acc_n))
+                done += acc_n
+                acc_sum, acc_n = 0.0, 0
+        if acc_n:
+            groups.append((acc_sum / acc_n, acc_n))
+        merged = {}
+        for value, n in groups:
+            merged[value] = merged.get(value, 0) + n
+        ordered = sorted(merged.items())
+    return [v for v, _ in ordered], [float(n) for _, n in ordered]
+
+
 # ------------------------------------------------------------------ per-minute counts
 @dataclass
 class Minute:
@@ -244,6 +290,8 @@ class Traffic:
     _rng: random.Random = field(init=False, repr=False)
     _population: list[_Client] = field(default_factory=list, init=False, repr=False)
     _open: dict[tuple[float, str], Minute] = field(default_factory=dict, init=False, repr=False)
+    # (minute start, ALB ARN) -> the minute's latency samples as (seconds, requests), until published
+    _latencies: dict[tuple[float, str], list[tuple[float, int]]] = field(default_factory=dict, init=False, repr=False)
     _last_pruned: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -430,10 +478,13 @@ class Traffic:
         row.requests += count
         row.target_5xx += errors
         row.target_2xx += count - errors
-        samples = [self._latency(quality.latency) for _ in range(min(count, 16))]
-        row.latency_sum += sum(samples) / len(samples) * count
-        row.latency_min = min(row.latency_min, *samples)
-        row.latency_max = max(row.latency_max, *samples)
+        n = min(count, LATENCY_SAMPLES_PER_TICK)
+        base, extra = divmod(count, n)  # integer weights that sum to count
+        samples = [(self._latency(quality.latency), base + (1 if i < extra else 0)) for i in range(n)]
+        self._latencies.setdefault((minute_start, lb_arn), []).extend(samples)
+        row.latency_sum += math.fsum(v * c for v, c in samples)
+        row.latency_min = min(row.latency_min, *(v for v, _ in samples))
+        row.latency_max = max(row.latency_max, *(v for v, _ in samples))
 
     def _binomial(self, n: int, p: float) -> int:
         if p <= 0:
@@ -454,17 +505,18 @@ class Traffic:
         due = [key for key in self._open if key[0] + 60 + self.publish_delay <= now]
         for key in sorted(due):
             row = self._open.pop(key)
-            self._publish(row)
+            self._publish(row, self._latencies.pop(key, []))
             self.history.append(row)
         if now - self._last_pruned >= 3600:
             self.prune(now)
             self._last_pruned = now
 
-    def _publish(self, row: Minute) -> None:
+    def _publish(self, row: Minute, latencies: list[tuple[float, int]] | None = None) -> None:
         stamp = row.start.replace(tzinfo=None)  # moto keeps naive UTC
         lb = [{"Name": "LoadBalancer", "Value": row.load_balancer.split(":loadbalancer/", 1)[-1]}]
         tg = [{"Name": "TargetGroup", "Value": row.target_group.split(":", 5)[-1]}, *lb] if row.target_group else None
         data: list[dict[str, Any]] = []
+        distributions: list[dict[str, Any]] = []  # one PutMetricData action each (150 values at most)
 
         def count(name: str, value: int, dims: list[dict[str, str]] | None, always: bool = False) -> None:
             if dims is None or (value == 0 and not always):
@@ -481,19 +533,16 @@ class Traffic:
                 count("RequestCount", row.requests, dims, always=True)
                 count("HTTPCode_Target_2XX_Count", row.target_2xx, dims)
                 count("HTTPCode_Target_5XX_Count", row.target_5xx, dims)
-                if row.requests and dims is not None:
-                    data.append(
+                if row.requests and dims is not None and latencies:
+                    values, counts = distribution(latencies)
+                    distributions.append(
                         {
                             "MetricName": "TargetResponseTime",
                             "Dimensions": dims,
                             "Timestamp": stamp,
                             "Unit": "Seconds",
-                            "StatisticValues": {
-                                "SampleCount": float(row.requests),
-                                "Sum": row.latency_sum,
-                                "Minimum": row.latency_min,
-                                "Maximum": row.latency_max,
-                            },
+                            "Values": values,
+                            "Counts": counts,
                         }
                     )
             count("HTTPCode_ELB_5XX_Count", row.elb_503, lb)
@@ -514,10 +563,11 @@ class Traffic:
                 data.append(
                     {"MetricName": name, "Dimensions": tg, "Timestamp": stamp, "Unit": "Count", "Value": float(value)}
                 )
-        if data:
-            backend = cloudwatch_backends[self.account][self.region]
-            for i in range(0, len(data), 20):
-                backend.put_metric_data(NAMESPACE, data[i : i + 20])
+        backend = cloudwatch_backends[self.account][self.region]
+        for i in range(0, len(data), 20):
+            backend.put_metric_data(NAMESPACE, data[i : i + 20])
+        for datum in distributions:
+            backend.put_metric_data(NAMESPACE, [datum])
 
     def prune(self, now: float) -> None:
         """Drop this namespace's data points older than CloudWatch keeps 1-minute data (15 days)."""
