@@ -68,7 +68,7 @@ RUNS = [
     ("Canary10Percent5Minutes", 60, 60),
     ("10,25,50,100", 60, 60),
     ("10,25,50,100", 300, 60),
-    ("Canary10Percent5Minutes", 60, 300),
+    ("Canary10Percent5Minutes", 60, 300),  # 300 s: the default since the stack owns its comparison alarms
     ("10,25,50,100", 60, 300),
     ("10,25,50,100", 300, 300),
 ]
@@ -157,7 +157,8 @@ def detection_delay(poll: int, events: bool) -> tuple[str, float]:
             c, s.parameters(Schedule="10,100", StepIntervalSeconds="600", HealthPollSeconds=str(poll))
         )
         if not events:
-            c["events"].disable_rule(Name=f"{installer.STACK}-alarm-went-off")
+            for rule in ("AlarmWentOff", "StackAlarmWentOff"):
+                c["events"].disable_rule(Name=f"{installer.STACK}-{rule}")
         set_weighted_pair(c, s, blue=100, green=0)
         fired: list[int] = []
 
@@ -226,6 +227,63 @@ def paced_release(per_minute: int, bad: bool, pace: str) -> tuple[str, float, st
             minutes,
             ",".join(rules),
         )
+
+
+def release_under_traffic(image: str, schedule: str, interval: int) -> dict[str, Any]:
+    """One release at the template's defaults (300 s safety poll, the stack's own comparison
+    alarms, health checks on both records) with simulated clients (50 requests/s): the
+    outcome, the Route 53 calls by action and per simulated minute, and for a failed release
+    the simulated seconds from the alarm's change to ALARM to the first fail-back change."""
+    import moto.route53.responses as r53_responses
+    from weightshift_emulator import cfn_patches, simclock, stack
+
+    cfn_patches.install()
+    cfn_patches.reset()
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        c = clients()
+        s = build_surroundings(c)
+        params = s.parameters(Schedule=schedule, StepIntervalSeconds=str(interval), AlarmNames="")
+        params.pop("HealthPollSeconds", None)  # the template's default
+        deployed = stack.deploy(c, params)
+        set_weighted_pair(c, s, blue=100, green=0)
+        clock = simclock.for_surroundings(s, rate=50.0, clients=500)
+        clock.step(180)
+        released = clock.now()
+        changes: list[Any] = []
+        original = r53_responses.Route53.change_resource_record_sets
+
+        def recorded(self: Any) -> Any:
+            body = self.body.decode() if isinstance(self.body, bytes) else str(self.body)
+            if "<Type>TXT</Type>" not in body:
+                changes.append((patches.SIM_TIME.now(), body))
+            return original(self)
+
+        r53_responses.Route53.change_resource_record_sets = recorded  # type: ignore[method-assign]
+        ROUTE53_CALLS.clear()
+        try:
+            with clock.following_waits():
+                release_green_with_events(c, s, image, "ecs-svc/777000" + str(len(image)) + str(interval))
+                (execution,) = c["stepfunctions"].list_executions(stateMachineArn=deployed.state_machine_arn)[
+                    "executions"
+                ]
+                desc = wait(c["stepfunctions"], execution["executionArn"])
+        finally:
+            r53_responses.Route53.change_resource_record_sets = original  # type: ignore[method-assign]
+        minutes = (clock.now() - released).total_seconds() / 60
+        fired = [ch for ch in (clock.alarms.changes if clock.alarms else []) if ch.state == "ALARM"]
+        delay = None
+        if fired and desc["status"] != "SUCCEEDED":
+            after = [when for when, _ in changes if when >= fired[0].when]
+            delay = (after[0] - fired[0].when).total_seconds() if after else None
+        calls = dict(ROUTE53_CALLS)
+        cfn_patches.reset()
+        return {
+            "outcome": str(desc["status"]) if desc["status"] == "SUCCEEDED" else str(desc.get("error")),
+            "minutes": minutes,
+            "calls": calls,
+            "alarm": fired[0].alarm if fired else "-",
+            "delay": delay,
+        }
 
 
 def trigger_ratio(rounds: int = 30) -> tuple[float, float]:
@@ -320,6 +378,33 @@ def main() -> None:
                     f"{per_minute:,}", "bad (5xx)" if bad else "good", pace, outcome, f"{minutes:.1f} min", rules
                 )
     console.print(paces)
+    defaults = Table(
+        title="At the template's defaults (300 s safety poll, the stack's own alarms, no AlarmNames, "
+        "health checks on both records), simulated clients at 50 requests/s"
+    )
+    for col in ("release", "schedule", "outcome", "alarm", "alarm -> first fail-back change", "time",
+                "R53 calls", "R53 calls / min", "by action"):  # fmt: skip
+        defaults.add_column(col, justify="right")
+    for label, image, schedule, interval in (
+        ("good", "public.ecr.aws/nginx/nginx:2.0", "10,50,100", 300),
+        ("bad (50% 5xx)", "public.ecr.aws/nginx/nginx:2.0-bad", "10,50,100", 300),
+        ("good", "public.ecr.aws/nginx/nginx:2.0", "Canary10Percent5Minutes", 60),
+    ):
+        patches.reset()
+        r = release_under_traffic(image, schedule, interval)
+        total = sum(r["calls"].values())
+        defaults.add_row(
+            label,
+            f"{schedule}, {interval} s",
+            r["outcome"],
+            r["alarm"],
+            "-" if r["delay"] is None else f"{r['delay']:.0f} s",
+            f"{r['minutes']:.1f} min",
+            str(total),
+            f"{total / r['minutes']:.2f}" if r["minutes"] else "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(r["calls"].items())),
+        )
+    console.print(defaults)
     first, dup = trigger_ratio()
     console.print(
         f"trigger: first event {first * 1000:.1f} ms, duplicate {dup * 1000:.1f} ms "

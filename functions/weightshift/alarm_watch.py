@@ -52,13 +52,18 @@ def _when(text: str) -> datetime | None:
 
 def on_alarm(change: AlarmChange, config: RouteConfig, deployments: RecordStore, sfn: Executions) -> Outcome:
     """End the route's bake in progress if ``change`` is one of the stack's alarms going to ALARM."""
-    if change.alarm_name not in config.alarm_names:
-        return Outcome("not-watched", f"alarm {change.alarm_name} is not one of this stack's AlarmNames")
+    if change.alarm_name not in config.alarm_names and change.alarm_name not in config.own_alarms:
+        return Outcome("not-watched", f"alarm {change.alarm_name} is not one of this stack's alarms")
     if change.state != "ALARM":
         return Outcome("not-alarm", f"alarm {change.alarm_name} went to {change.state}")
     holder = deployments.lock_holder(config.route_key)
     if holder is None or not holder.bake_token:
         return Outcome("no-bake", f"no bake in progress on {config.record_name}: nothing to end")
+    watched = holder.bake_alarms if holder.bake_alarms is not None else config.alarm_names
+    if change.alarm_name not in watched:
+        # The stack's 5xx comparison alarm of the other side (its 5xx rate worse than the
+        # target's): the live side having trouble is no reason to put traffic back on it.
+        return Outcome("not-watched", f"the bake of {holder.deployment_id} does not watch alarm {change.alarm_name}")
     changed, acquired = _when(change.timestamp), _when(holder.acquired_at)
     if changed is not None and acquired is not None and changed < acquired:
         # An event delivered late (EventBridge delivers at least once, in no set order),

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from weightshift.adapters.route53 import ALIAS_TTL_SECONDS, PAIR_RECORD_TYPES
 from weightshift.errors import InvalidPlan
 from weightshift.models import Color, normalize_record_name
-from weightshift.plan import build_plan, validate_plan
+from weightshift.plan import build_plan, resolve_check, validate_plan
 from weightshift.schedule import parse_schedule
 from weightshift.settings import RouteConfig
 
@@ -42,6 +42,9 @@ class Facts:
     target_group_load_balancers: dict[str, list[str]] = field(default_factory=dict)
     alarm_states: dict[str, str] = field(default_factory=dict)  # name -> state, or MISSING
     health_checks: dict[str, bool] = field(default_factory=dict)  # id -> exists
+    # MetricChecks: the error CloudWatch gave for a check's queries (resolved as for a green
+    # target), by check name; absent when CloudWatch ran them.
+    metric_check_errors: dict[str, str] = field(default_factory=dict)
 
 
 def _param(color: Color, name: str) -> str:
@@ -236,6 +239,10 @@ def health_problems(config: RouteConfig, facts: Facts) -> list[str]:
                 f"{_param(color, 'HealthCheckId')} {check!r}: no such Route 53 health check; "
                 "expected the id of an existing health check, or empty"
             )
+    problems.extend(
+        f"MetricChecks: check {name!r}: CloudWatch refused its queries: {error}"
+        for name, error in sorted(facts.metric_check_errors.items())
+    )
     return problems
 
 
@@ -271,6 +278,8 @@ class _Services(Protocol):
 class _Alarms(Protocol):
     def alarm_states(self, names: list[str]) -> dict[str, str]: ...
 
+    def query_error(self, queries: list[dict[str, Any]]) -> str | None: ...
+
 
 def read_facts(config: RouteConfig, dns: _Dns, services: _Services, alarms: _Alarms) -> Facts:
     """Read what the rules need: about a dozen read-only calls, none of them a write."""
@@ -295,4 +304,17 @@ def read_facts(config: RouteConfig, dns: _Dns, services: _Services, alarms: _Ala
         target_group_load_balancers=services.load_balancers_of(sorted({g for gs in groups.values() for g in gs})),
         alarm_states=alarms.alarm_states(config.alarm_names),
         health_checks={c: dns.health_check_exists(c) for c in checks},
+        metric_check_errors=_metric_check_errors(config, alarms),
     )
+
+
+def _metric_check_errors(config: RouteConfig, alarms: _Alarms) -> dict[str, str]:
+    """Run each custom check's queries once (filled in as for a green target): a query
+    CloudWatch refuses (a bad expression, a bad statistic) fails the deploy, not a release."""
+    errors: dict[str, str] = {}
+    for check in config.metric_checks:
+        resolved = resolve_check(check, config.cluster_name, config.side("green"), config.side("blue"))
+        error = alarms.query_error(resolved.metrics)
+        if error:
+            errors[check.name] = error
+    return errors

@@ -7,12 +7,13 @@ JSON field names are camelCase so that they read well in the console.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 Color = Literal["blue", "green"]
@@ -78,6 +79,55 @@ class PlanStep(Camel):
     bake_seconds: int = Field(ge=1)
 
 
+# A custom check fails when its value compares to the threshold like this (CloudWatch's
+# own ComparisonOperator names, so a check reads like the alarm it would be).
+Comparison = Literal[
+    "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
+]
+QUERY_ID_RE = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")  # GetMetricData: "must start with a lowercase letter"
+
+
+class MetricCheck(Camel):
+    """One custom gate (the template's ``MetricChecks``): CloudWatch metric queries, as
+    GetMetricData takes them, whose one returned series must not cross ``threshold``.
+    ``noData`` says what a poll without a data point means, explicitly: ``fail`` the gate,
+    ``pass`` it (with a note), or ``wait`` (the bake does not end without data, and fails
+    after at most one more bake of waiting)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    metrics: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+    threshold: float
+    comparison: Comparison
+    no_data: Literal["fail", "pass", "wait"]
+
+    @field_validator("metrics")
+    @classmethod
+    def _queries(cls, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = []
+        for i, query in enumerate(queries):
+            ident = query.get("Id")
+            if not isinstance(ident, str) or not QUERY_ID_RE.match(ident):
+                raise ValueError(f"metrics[{i}].Id {ident!r}: expected a lowercase letter, then letters, digits or _")
+            if ("MetricStat" in query) == ("Expression" in query):
+                raise ValueError(f"metrics[{i}] ({ident}): give exactly one of MetricStat and Expression")
+            unknown = set(query) - {"Id", "MetricStat", "Expression", "Label", "ReturnData", "Period"}
+            if unknown:
+                raise ValueError(f"metrics[{i}] ({ident}): unknown keys {sorted(unknown)}")
+            ids.append(ident)
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"query Ids repeat: {ids}")
+        returned = [q["Id"] for q in queries if q.get("ReturnData", True) is not False]
+        if len(returned) != 1:
+            raise ValueError(
+                f"exactly one query must return data (set ReturnData false on the others); {returned or 'none'} do"
+            )
+        return queries
+
+    @property
+    def returned_id(self) -> str:
+        return str(next(q["Id"] for q in self.metrics if q.get("ReturnData", True) is not False))
+
+
 class HealthSettings(Camel):
     alarm_names: list[str] = Field(default_factory=list)
     min_requests: int = Field(default=50, ge=1)
@@ -87,6 +137,10 @@ class HealthSettings(Camel):
     # A bake waits (one more bake at most) until the target's observed share reaches this
     # fraction of its intended share; 0: off.
     min_observed_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    # The target's TargetResponseTime percentile against the live side's (health.latency_check).
+    latency_percentile: Literal["p90", "p99", "off"] = "p99"
+    max_latency_ratio: float = Field(default=2.0, gt=0)
+    metric_checks: list[MetricCheck] = Field(default_factory=list, max_length=10)
 
 
 class Plan(Camel):

@@ -11,11 +11,12 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from weightshift.errors import InvalidPlan
-from weightshift.models import Color, HealthSettings, Plan, PlanStep, SideSpec
+from weightshift.models import Color, HealthSettings, MetricCheck, Plan, PlanStep, SideSpec
 from weightshift.schedule import parse_schedule
-from weightshift.settings import RouteConfig
+from weightshift.settings import PLACEHOLDER_RE, RouteConfig
 
 MAX_WEIGHT = 255
 HISTORY_LIMIT = 25_000
@@ -120,18 +121,59 @@ def build_plan(config: RouteConfig, target: Color, ecs_deployment: str, task_def
         route_busy_timeout_seconds=config.route_busy_timeout_seconds,
         timeout_seconds=1,
         health=HealthSettings(
-            alarm_names=config.alarm_names,
+            alarm_names=config.watched_alarms(target),
             min_requests=config.min_requests,
             max_error_rate_ratio=config.max_error_rate_ratio,
             max_no_verdict_polls=config.max_polls_without_traffic,
             pace=config.pace,
             min_observed_share=config.min_observed_share,
+            latency_percentile=config.latency_percentile,
+            max_latency_ratio=config.max_latency_ratio,
+            metric_checks=[
+                resolve_check(c, config.cluster_name, target_side, config.side(live)) for c in config.metric_checks
+            ],
         ),
     )
     timeout = estimate(draft, ALIAS_TTL_SECONDS).min_duration_seconds + STATE_MACHINE_SLACK_SECONDS
     plan = draft.model_copy(update={"timeout_seconds": timeout})
     validate_plan(plan, ALIAS_TTL_SECONDS)
     return plan
+
+
+def resolve_check(check: MetricCheck, cluster: str, target: SideSpec, live: SideSpec) -> MetricCheck:
+    """A custom check with its placeholders ({target}, {liveLoadBalancer}, ...) filled in for
+    this deployment's sides: the plan carries exactly the queries the gate will run."""
+    values = {
+        "target": target.color,
+        "live": live.color,
+        "targetService": target.service_name,
+        "liveService": live.service_name,
+        "targetLoadBalancer": alb_dimension(target.load_balancer_arn),
+        "liveLoadBalancer": alb_dimension(live.load_balancer_arn),
+        "cluster": cluster,
+    }
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return PLACEHOLDER_RE.sub(lambda m: values.get(m[1], m[0]), value)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    return check.model_copy(update={"metrics": fill(check.metrics)})
+
+
+def alb_dimension(load_balancer_arn: str) -> str:
+    """An ALB's CloudWatch ``LoadBalancer`` dimension: the ARN's last part, app/<name>/<id>."""
+    return load_balancer_arn.split(":loadbalancer/", 1)[-1]
+
+
+def extends_bakes(plan: Plan) -> bool:
+    """A bake may run past its time: waiting for the clients (MinObservedShare) or for a
+    custom check's data (noData: wait)."""
+    return plan.health.min_observed_share > 0 or any(c.no_data == "wait" for c in plan.health.metric_checks)
 
 
 def bake_polls(step: PlanStep, ttl_seconds: int, poll_seconds: int) -> int:
@@ -171,7 +213,7 @@ def estimate(plan: Plan, ttl_seconds: int) -> Cost:
     duration = 0
     for step in plan.steps:
         polls = bake_polls(step, ttl_seconds, plan.poll_seconds)
-        if plan.health.min_observed_share > 0:  # the longest it may wait for the clients
+        if extends_bakes(plan):  # the longest it may wait for the clients or a check's data
             polls += observed_wait_polls(polls)
         # shift, get change, in-sync choice, bake loop, next-step choice
         events += EVENTS_TASK + EVENTS_TASK + EVENTS_CHOICE + EVENTS_CHOICE

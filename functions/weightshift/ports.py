@@ -45,7 +45,9 @@ class RecordStore(Protocol):
 
     def unlease(self, route: str, execution_arn: str) -> None: ...
 
-    def watch(self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str) -> bool: ...
+    def watch(
+        self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str, alarms: list[str]
+    ) -> bool: ...
 
     def release(self, route: str, execution_arn: str) -> None: ...
 
@@ -88,7 +90,7 @@ class Services(Protocol):
 
 
 class Metrics(Protocol):
-    """CloudWatch alarms and ALB counts."""
+    """CloudWatch alarms, ALB counts, and Route 53 health-check metrics (read in us-east-1)."""
 
     def alarm_states(self, names: list[str]) -> dict[str, str]: ...
 
@@ -97,6 +99,14 @@ class Metrics(Protocol):
     def alb_minutes(
         self, load_balancer_arn: str, now: datetime, window_seconds: int
     ) -> dict[datetime, tuple[float, float]]: ...
+
+    def health_check_fraction(self, health_check_id: str, now: datetime) -> float | None: ...
+
+    def alb_latencies(
+        self, load_balancer_arns: tuple[str, str], now: datetime, window_seconds: int, percentile: str
+    ) -> tuple[float | None, float | None]: ...
+
+    def check_value(self, queries: list[dict[str, Any]], now: datetime, window_seconds: int) -> float | None: ...
 
 
 class Notifications(Protocol):

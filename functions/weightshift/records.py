@@ -124,6 +124,7 @@ class LockHolder(_Item):
     lease_at: str = ""  # set while the holder's own DNS write is in flight
     bake_token: str = ""  # the task token of the holder's bake in progress (the alarm listener ends it)
     bake_step: int = 0  # the step that bake belongs to
+    bake_alarms: list[str] | None = None  # the alarms that bake watches (None: written before they were kept)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ deployment fails with a message that names the variable.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,12 +15,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from weightshift.errors import InvalidPlan
-from weightshift.models import Color, SideSpec, route_key
+from weightshift.models import Color, MetricCheck, SideSpec, route_key
 
 # arn:<partition>:ecs:<region>:<account>:cluster/<name>, as the template builds it.
 CLUSTER_ARN_RE = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):ecs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):cluster/(?P<name>[A-Za-z0-9_-]{1,255})$"
 )
+
+
+# What a custom check's queries may name, resolved for each deployment (plan.build_plan):
+# the side colours, their ECS services and their ALBs' CloudWatch dimension (app/<name>/<id>).
+PLACEHOLDERS = (
+    "target",
+    "live",
+    "targetService",
+    "liveService",
+    "targetLoadBalancer",
+    "liveLoadBalancer",
+    "cluster",
+)
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z]+)\}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,7 @@ class RouteConfig(BaseModel):
     green_set_identifier: str = "green"
     schedule: str = "Canary10Percent5Minutes"
     step_interval_seconds: int = Field(default=60, ge=1)
-    poll_seconds: int = Field(default=60, ge=1)
+    poll_seconds: int = Field(default=300, ge=1)
     readiness_timeout_seconds: int = Field(default=600, ge=0)
     route_busy_timeout_seconds: int = Field(default=3600, ge=0)
     alarm_names: list[str] = Field(default_factory=list)
@@ -61,6 +76,18 @@ class RouteConfig(BaseModel):
     max_polls_without_traffic: int = Field(default=0, ge=0)
     pace: Literal["Fixed", "Evidence"] = "Fixed"  # evidence.py
     min_observed_share: float = Field(default=0.0, ge=0.0, le=1.0)  # health.Observed; 0: off
+    latency_percentile: Literal["p90", "p99", "off"] = "p99"  # health.latency_check
+    max_latency_ratio: float = Field(default=2.0, gt=0)
+    # MetricChecks: a JSON list of custom gates (models.MetricCheck), placeholders unresolved.
+    metric_checks: list[MetricCheck] = Field(default_factory=list, max_length=10)
+    # The stack's own 5xx comparison alarms (template: <Color>ErrorRateAlarm), one per side:
+    # ALARM when that side's 5xx rate is worse than the other's. A deployment watches its target's
+    # (watched_alarms).
+    blue_error_rate_alarm: str | None = None
+    green_error_rate_alarm: str | None = None
+    # ... and response-time comparison alarms (<Color>LatencyAlarm; none with LatencyPercentile off).
+    blue_latency_alarm: str | None = None
+    green_latency_alarm: str | None = None
     # The stack's ARN (the template's STACK_ID): the owner its record's ownership record must name.
     stack_id: str | None = None
 
@@ -71,7 +98,47 @@ class RouteConfig(BaseModel):
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
 
-    @field_validator("blue_health_check_id", "green_health_check_id", "cluster_arn", "stack_id", mode="before")
+    @field_validator("metric_checks", mode="before")
+    @classmethod
+    def _json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return []
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(parsed, list):
+            raise ValueError("expected a JSON list of checks")
+        return parsed
+
+    @field_validator("metric_checks")
+    @classmethod
+    def _placeholders(cls, checks: list[MetricCheck]) -> list[MetricCheck]:
+        names = [c.name for c in checks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"check names repeat: {names}")
+        for check in checks:
+            unknown = sorted(set(PLACEHOLDER_RE.findall(json.dumps(check.metrics))) - set(PLACEHOLDERS))
+            if unknown:
+                raise ValueError(
+                    f"check {check.name!r}: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+                    f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+                )
+        return checks
+
+    @field_validator(
+        "blue_health_check_id",
+        "green_health_check_id",
+        "cluster_arn",
+        "stack_id",
+        "blue_error_rate_alarm",
+        "green_error_rate_alarm",
+        "blue_latency_alarm",
+        "green_latency_alarm",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
@@ -119,6 +186,30 @@ class RouteConfig(BaseModel):
             health_check_id=self.green_health_check_id,
         )
 
+    def watched_alarms(self, target: Color) -> list[str]:
+        """The alarms a deployment toward ``target`` watches: AlarmNames, and the stack's own
+        5xx comparison alarm of that side."""
+        own = (
+            (self.blue_error_rate_alarm, self.blue_latency_alarm)
+            if target == "blue"
+            else (self.green_error_rate_alarm, self.green_latency_alarm)
+        )
+        return [*self.alarm_names, *(a for a in own if a and a not in self.alarm_names)]
+
+    @property
+    def own_alarms(self) -> list[str]:
+        """The stack's own comparison alarms, of both sides."""
+        return [
+            a
+            for a in (
+                self.blue_error_rate_alarm,
+                self.green_error_rate_alarm,
+                self.blue_latency_alarm,
+                self.green_latency_alarm,
+            )
+            if a
+        ]
+
     def color_of_group(self, group: str) -> Color | None:
         if group == f"service:{self.blue_service_name}":
             return "blue"
@@ -151,6 +242,13 @@ ENV_NAMES = {
     "max_polls_without_traffic": "MAX_POLLS_WITHOUT_TRAFFIC",
     "pace": "PACE",
     "min_observed_share": "MIN_OBSERVED_SHARE",
+    "latency_percentile": "LATENCY_PERCENTILE",
+    "max_latency_ratio": "MAX_LATENCY_RATIO",
+    "metric_checks": "METRIC_CHECKS",
+    "blue_error_rate_alarm": "BLUE_ERROR_RATE_ALARM",
+    "green_error_rate_alarm": "GREEN_ERROR_RATE_ALARM",
+    "blue_latency_alarm": "BLUE_LATENCY_ALARM",
+    "green_latency_alarm": "GREEN_LATENCY_ALARM",
     "stack_id": "STACK_ID",
 }
 
@@ -179,6 +277,9 @@ PARAMETER_NAMES = {
     "max_polls_without_traffic": "MaxPollsWithoutTraffic",
     "pace": "Pace",
     "min_observed_share": "MinObservedShare",
+    "latency_percentile": "LatencyPercentile",
+    "max_latency_ratio": "MaxLatencyRatio",
+    "metric_checks": "MetricChecks",
 }
 
 
@@ -243,5 +344,7 @@ def _explain(exc: ValidationError, names: Mapping[str, str]) -> str:
     parts = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "?"
-        parts.append(f"{names.get(field, field)}: {err['msg']}")
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{names.get(field, field)}{where}: {msg}")
     return "; ".join(parts)

@@ -510,7 +510,13 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         )
 
     signals = read_signals(plan, ports, inp.now)
-    verdict = health.evaluate(signals, plan.health.min_requests, plan.health.max_error_rate_ratio)
+    verdict = health.evaluate(
+        signals,
+        plan.health.min_requests,
+        plan.health.max_error_rate_ratio,
+        plan.health.max_latency_ratio,
+        plan.health.latency_percentile,
+    )
     observed = _observed(plan, step, signals)
     no_verdict = int(previous.get("noVerdictPolls", 0)) if same_step else 0
     no_verdict = no_verdict + 1 if verdict.error_rate_verdict == "no-verdict" else 0
@@ -534,8 +540,17 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
     if plan.health.pace == "Evidence":
         done, decided_by, proof = _paced_by_evidence(plan, inp, step, ports, poll >= polls)
     waited = int(previous.get("waitedForClients", 0)) if same_step else 0
+    waited_data = int(previous.get("waitedForData", 0)) if same_step else 0
     lagging = _clients_lag(plan, observed)
-    if done and lagging and waited < observed_wait_polls(polls):  # the clients have not followed yet
+    extra = waited + waited_data  # polls this bake already ran past its time
+    if done and verdict.waiting:  # a check with noData "wait" has no data yet: no end without it
+        if extra >= observed_wait_polls(polls):
+            raise HealthGateFailed(
+                f"step {step.get('stepIndex')} poll {poll}: still no data after the bake and {extra} more "
+                "polls: " + "; ".join(verdict.waiting)
+            )
+        done, waited_data = False, waited_data + 1
+    elif done and lagging and extra < observed_wait_polls(polls):  # the clients have not followed yet
         done, waited = False, waited + 1
     seen = observed.dump() if observed else None
     if done:
@@ -559,6 +574,9 @@ def gate(inp: TaskInput, ports: WorkflowPorts) -> dict[str, Any]:
         "decidedBy": decided_by if done else None,
         "evidence": proof,
         "waitedForClients": waited,
+        "waitedForData": waited_data,
+        "waiting": verdict.waiting,
+        "latency": verdict.latency_verdict,
     }
 
 
@@ -629,11 +647,12 @@ def watch(inp: TaskInput, task_token: str, ports: WorkflowPorts) -> dict[str, An
     here, and fails the task at once (HealthGateFailed)."""
     plan = inp.plan
     step = int(inp.part("shift").get("stepIndex", 0))
-    if not ports.deployments.watch(plan.route_key, inp.execution_arn, task_token, step, _iso(inp.now)):
+    alarms = plan.health.alarm_names
+    if not ports.deployments.watch(plan.route_key, inp.execution_arn, task_token, step, _iso(inp.now), alarms):
         raise RouteLost(
             f"execution {inp.execution_arn} no longer holds route {plan.record_name}; its bake cannot be watched"
         )
-    states = ports.cloudwatch.alarm_states(plan.health.alarm_names)
+    states = ports.cloudwatch.alarm_states(alarms)
     failures = health.alarm_failures(states)
     if failures:
         raise HealthGateFailed(f"step {step}, as the bake began: " + "; ".join(failures))
@@ -641,13 +660,18 @@ def watch(inp: TaskInput, task_token: str, ports: WorkflowPorts) -> dict[str, An
     return {"stepIndex": step, "watching": sorted(states)}
 
 
+def _health_check_fraction(health_check_id: str, ports: WorkflowPorts, now: datetime) -> float:
+    """The share of Route 53's checkers that find the target healthy. Read from CloudWatch
+    (``AWS/Route53`` in us-east-1), not from Route 53: Route 53 allows 5 requests a second
+    per account, shared with every other tool there, so a bake asks it nothing. Only when
+    CloudWatch has no recent minute (a new or calculated check) is GetHealthCheckStatus asked."""
+    fraction = ports.cloudwatch.health_check_fraction(health_check_id, now)
+    return fraction if fraction is not None else ports.route53.health_check_healthy_fraction(health_check_id)
+
+
 def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Signals:
     alarms = ports.cloudwatch.alarm_states(plan.health.alarm_names)
-    fraction = (
-        ports.route53.health_check_healthy_fraction(plan.target.health_check_id)
-        if plan.target.health_check_id
-        else None
-    )
+    fraction = _health_check_fraction(plan.target.health_check_id, ports, now) if plan.target.health_check_id else None
     groups = [(g.arn, g.healthy, g.total) for g in ports.ecs_elb.target_groups(plan.target.load_balancer_arn)]
     window = metric_window_seconds(plan)
     target = ports.cloudwatch.alb_minutes(plan.target.load_balancer_arn, now, window)
@@ -655,7 +679,27 @@ def read_signals(plan: Plan, ports: WorkflowPorts, now: datetime) -> health.Sign
     # The split of the newest minute either side has data for (a side without requests in
     # that minute published none: zero), not of the whole window, which reaches back a minute.
     newest = max([*target, *live], default=None)
+    percentile = plan.health.latency_percentile
+    latency = (
+        ports.cloudwatch.alb_latencies(
+            (plan.target.load_balancer_arn, plan.live.load_balancer_arn), now, window, percentile
+        )
+        if percentile != "off"
+        else None
+    )
+    checks = [
+        health.CheckReading(
+            name=check.name,
+            value=ports.cloudwatch.check_value(check.metrics, now, window),
+            threshold=check.threshold,
+            comparison=check.comparison,
+            no_data=check.no_data,
+        )
+        for check in plan.health.metric_checks
+    ]
     return health.Signals(
+        latency=latency,
+        checks=checks,
         alarms=alarms,
         health_check_fraction=fraction,
         target_groups=groups,

@@ -26,7 +26,7 @@ TOKEN = "AQB8AAAAKgAAAAMAAAAAAAAAAbake-token"
 
 def baking(store: FakeRecordStore, config: Any, *, acquired: str = "2026-11-30T10:00:00+00:00") -> None:
     store._lock(config.route_key, "green-ecs-svc-1", EXECUTION, acquired)
-    assert store.watch(config.route_key, EXECUTION, TOKEN, 2, "2026-11-30T10:03:00+00:00")
+    assert store.watch(config.route_key, EXECUTION, TOKEN, 2, "2026-11-30T10:03:00+00:00", config.alarm_names)
 
 
 def change(**overrides: Any) -> alarm_watch.AlarmChange:
@@ -87,7 +87,7 @@ def test_a_bake_already_over_is_reported_not_failed() -> None:
 def test_a_bake_is_armed_only_by_the_execution_holding_the_route() -> None:
     config, store = make_config(), FakeRecordStore()
     store._lock(config.route_key, "green-ecs-svc-1", EXECUTION, "2026-11-30T10:00:00+00:00")
-    assert not store.watch(config.route_key, EXECUTION + "-other", TOKEN, 1, "2026-11-30T10:01:00+00:00")
+    assert not store.watch(config.route_key, EXECUTION + "-other", TOKEN, 1, "2026-11-30T10:01:00+00:00", [])
     assert "bakeToken" not in store.items[(config.route_key, LOCK_SK)]
 
 
@@ -115,3 +115,25 @@ def test_the_handler_reads_the_real_event_and_ignores_a_malformed_one(monkeypatc
     del broken["detail"]["state"]
     assert handler_module.handler(broken, context)["decision"] == "malformed"
     assert len(seen) == 1
+
+
+def test_the_stacks_own_5xx_alarm_ends_only_a_bake_toward_its_side() -> None:
+    """The stack owns one 5xx comparison alarm per side; a canary toward green watches green's
+    (green worse than blue), never blue's: trouble on the live side is no reason to put traffic
+    back on it."""
+    config = make_config(
+        alarm_names=[], blue_error_rate_alarm="ws-blue-5xx-vs-green", green_error_rate_alarm="ws-green-5xx-vs-blue"
+    )
+    assert config.watched_alarms("green") == ["ws-green-5xx-vs-blue"]
+    store, sfn = FakeRecordStore(), FakeExecutions(waiting_tasks={TOKEN})
+    store._lock(config.route_key, "green-ecs-svc-1", EXECUTION, "2026-11-30T10:00:00+00:00")
+    assert store.watch(
+        config.route_key, EXECUTION, TOKEN, 2, "2026-11-30T10:03:00+00:00", config.watched_alarms("green")
+    )
+    other = alarm_watch.on_alarm(change(alarm_name="ws-blue-5xx-vs-green"), config, store, sfn)
+    assert other.decision == "not-watched"
+    assert "does not watch alarm ws-blue-5xx-vs-green" in other.detail
+    assert TOKEN not in sfn.failed_tasks
+    own = alarm_watch.on_alarm(change(alarm_name="ws-green-5xx-vs-blue"), config, store, sfn)
+    assert own.decision == "bake-failed"
+    assert sfn.failed_tasks[TOKEN][1].startswith("alarm ws-green-5xx-vs-blue went to ALARM")

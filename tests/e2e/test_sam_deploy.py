@@ -87,7 +87,7 @@ def test_the_local_config_env_fits_the_seeded_surroundings(aws: dict[str, Any]) 
     overrides = dict(str(item).split("=", 1) for item in deploy["parameter_overrides"])
     # ReadinessTimeoutSeconds: room for ECS to drain the old tasks (300 s) in the emulator's rolling deployments.
     # HealthPollSeconds: the template's default (the tests' world polls every 15 s).
-    expected = world.parameters(ReadinessTimeoutSeconds="600", HealthPollSeconds="60")
+    expected = world.parameters(ReadinessTimeoutSeconds="600", HealthPollSeconds="300")
     assert overrides == expected, "re-run build_surroundings(seed=LOCAL_SEED) and update samconfig.toml"
     assert (deploy["resolve_s3"], deploy["confirm_changeset"], deploy["fail_on_empty_changeset"]) == (
         False,
@@ -143,6 +143,7 @@ def test_sam_deploy_creates_the_stack_a_redeploy_is_a_no_op_and_a_release_promot
             "TriggerFunctionEcsTaskRunning",
             "AbortFunctionExecutionEnded",
             "AlarmFunctionAlarmWentOff",
+            "AlarmFunctionStackAlarmWentOff",
         }
         assert {"StateMachineArn", "DeploymentsTableName", "TriggerFunctionName", "RecordName"} <= set(deployed.outputs)
         machine = aws["stepfunctions"].describe_state_machine(stateMachineArn=deployed.state_machine_arn)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from weightshift_emulator import alarms, patches, simclock, stack
+from weightshift_emulator import alarms, patches, simclock, stack, traffic
 from weightshift_emulator.world import (
     Surroundings,
     build_surroundings,
@@ -298,3 +298,167 @@ def test_with_min_observed_share_a_bake_waits_for_the_clients_to_follow_the_weig
     assert not any(t["clients"]["lagged"] for t in baked)
     shares = [float(t["observed"]["targetShare"]) for t in baked]
     assert all(abs(s - i) < 0.05 for s, i in zip(shares, [0.1, 0.5, 1.0], strict=True)), shares
+
+
+# ------------------------------------------------------------------ issue 11 §1 and §3
+SLOW_IMAGE = "public.ecr.aws/nginx/nginx:2.0-slow"
+
+
+def canary_with_failback_changes(
+    env: Env, monkeypatch: pytest.MonkeyPatch, image: str, deployment: str
+) -> tuple[Any, Any, datetime, list[tuple[datetime, str]], str]:
+    set_weighted_pair(env.aws, env.world, blue=100, green=0)
+    clock = simclock.for_surroundings(env.world, rate=50.0, clients=500)
+    clock.step(180)
+    released = clock.now()
+    changes = dns_changes_in_simulated_time(monkeypatch)
+    with clock.following_waits():
+        arn = release(env, image, deployment)
+        desc = wait_for(env.aws["stepfunctions"], arn, timeout=120)
+    return desc, clock, released, changes, arn
+
+
+def first_failback_after(changes: list[tuple[datetime, str]], fired: datetime) -> timedelta:
+    failback = [when for when, comment in changes if "fail back" in comment.lower() or "restore" in comment.lower()]
+    assert failback, changes
+    return failback[0] - fired
+
+
+def test_the_stacks_own_5xx_alarm_fails_back_within_seconds_at_the_default_safety_poll(
+    deploy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No AlarmNames, the default 300 s safety poll, 5-minute bakes: the stack's own 5xx
+    comparison alarm (green's 5xx rate against blue's, metric math over both ALBs) goes to
+    ALARM from the errors of the canary's first minute, and its event ends the bake within
+    seconds, long before the first safety poll."""
+    env = deploy(
+        Schedule="10,50,100", StepIntervalSeconds="300", HealthPollSeconds="300", AlarmNames="", LatencyPercentile="off"
+    )
+    desc, clock, released, changes, _ = canary_with_failback_changes(
+        env, monkeypatch, BAD_IMAGE, "ecs-svc/5151515151515151515"
+    )
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "AlarmFired", desc
+    assert "-green-5xx-vs-blue went to ALARM at " in desc["cause"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+    (fired,) = [c for c in clock.alarms.changes if c.alarm.endswith("-green-5xx-vs-blue") and c.state == "ALARM"]
+    assert timedelta(0) <= first_failback_after(changes, fired.when) <= timedelta(seconds=5)
+    assert clock.now() - released < timedelta(minutes=5)  # the first 300 s poll never came
+    # Blue's own alarm (blue worse than green) never fired, and would not have been watched.
+    assert not [c for c in clock.alarms.changes if c.alarm.endswith("-blue-5xx-vs-green") and c.state == "ALARM"]
+
+
+def test_a_release_that_is_only_slower_fails_back_on_the_latency_comparison(
+    deploy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 §3: green answers as rarely with 5xx as blue, but 8 times slower. The stack's
+    response-time alarm (p99 TargetResponseTime of green against blue's) fails it back."""
+    monkeypatch.setitem(traffic.IMAGE_QUALITIES, ":2.0-slow", traffic.Quality(error_rate=0.001, latency=0.4))
+    env = deploy(Schedule="10,50,100", StepIntervalSeconds="300", HealthPollSeconds="300", AlarmNames="")
+    desc, clock, _, changes, _ = canary_with_failback_changes(
+        env, monkeypatch, SLOW_IMAGE, "ecs-svc/5252525252525252525"
+    )
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "AlarmFired", desc
+    assert "-green-latency-vs-blue went to ALARM" in desc["cause"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+    (fired,) = [c for c in clock.alarms.changes if c.alarm.endswith("-green-latency-vs-blue") and c.state == "ALARM"]
+    assert timedelta(0) <= first_failback_after(changes, fired.when) <= timedelta(seconds=5)
+    assert not [c for c in clock.alarms.changes if "5xx-vs" in c.alarm and c.state == "ALARM"]
+
+
+def test_the_gate_compares_latency_itself_when_the_alarm_cannot_judge(
+    deploy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety poll's own comparison reads the same percentiles through GetMetricData:
+    with 60 s polls it sees the slow target at the first poll of the canary."""
+    monkeypatch.setitem(traffic.IMAGE_QUALITIES, ":2.0-slow", traffic.Quality(error_rate=0.001, latency=0.4))
+    env = deploy(Schedule="10,50,100", HealthPollSeconds="60", AlarmNames="", LatencyPercentile="p90")
+    desc, _, _ = released_under_traffic(env, SLOW_IMAGE, "ecs-svc/5353535353535353535")
+    assert desc["status"] == "FAILED", desc
+    assert "p90 response time" in desc["cause"] or "-green-latency-vs-blue" in desc["cause"], desc["cause"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+
+
+def rate_check(no_data: str) -> str:
+    """A custom check as a user writes it: the target's 5xx share of its requests, by metric math."""
+
+    def stat(ident: str, name: str, ns: str) -> dict[str, Any]:
+        dims = [{"Name": "LoadBalancer", "Value": "{targetLoadBalancer}"}]
+        return {
+            "Id": ident,
+            "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name, "Dimensions": dims}, "Stat": "Sum"},
+            "ReturnData": False,
+        }
+
+    return json.dumps(
+        [
+            {
+                "name": "target-5xx-share",
+                "metrics": [
+                    stat("errors", "HTTPCode_Target_5XX_Count", "AWS/ApplicationELB"),
+                    stat("requests", "RequestCount", "AWS/ApplicationELB"),
+                    {"Id": "share", "Expression": "FILL(errors, 0) / requests"},
+                ],
+                "threshold": 0.05,
+                "comparison": "GreaterThanThreshold",
+                "noData": no_data,
+            }
+        ]
+    )
+
+
+# Only the custom check can stop these canaries: no alarms, no latency comparison, and the
+# built-in 5xx comparison (and the stack's 5xx alarm) out of reach of MinRequests.
+CHECK_ONLY = {"AlarmNames": "", "LatencyPercentile": "off", "MinRequests": "1000000", "Schedule": "10,50,100"}
+
+
+def test_a_custom_check_promotes_a_good_release_and_says_so(deploy: Any) -> None:
+    env = deploy(**CHECK_ONLY, HealthPollSeconds="60", MetricChecks=rate_check("wait"))
+    desc, _, _ = released_under_traffic(env, GOOD_IMAGE, "ecs-svc/5454545454545454545")
+    assert desc["status"] == "SUCCEEDED", desc
+    baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+    assert len(baked) == 3
+    assert all(any(n.startswith("check target-5xx-share: ") and "passes" in n for n in t["notes"]) for t in baked)
+
+
+def test_a_custom_check_fails_back_a_bad_release(deploy: Any) -> None:
+    env = deploy(**CHECK_ONLY, HealthPollSeconds="60", MetricChecks=rate_check("wait"))
+    desc, _, _ = released_under_traffic(env, BAD_IMAGE, "ecs-svc/5555555555555555555")
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "HealthGateFailed"
+    assert "check target-5xx-share: " in desc["cause"]
+    assert "> 0.05" in desc["cause"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+
+
+@pytest.mark.parametrize(("no_data", "status"), [("fail", "FAILED"), ("pass", "SUCCEEDED"), ("wait", "FAILED")])
+def test_a_check_without_data_does_what_it_says(deploy: Any, no_data: str, status: str) -> None:
+    """A check on an application metric nobody publishes (no orders yet, or a typo): never a
+    silent pass. fail: the first poll fails it; pass: promoted, with the note in the record;
+    wait: each bake waits for data, then fails after one more bake of waiting."""
+    dims = [{"Name": "Service", "Value": "{targetService}"}]
+    orders = {"Namespace": "Shop", "MetricName": "Orders", "Dimensions": dims}
+    checks = json.dumps(
+        [
+            {
+                "name": "orders",
+                "metrics": [{"Id": "orders", "MetricStat": {"Metric": orders, "Stat": "Sum"}}],
+                "threshold": 1,
+                "comparison": "LessThanThreshold",
+                "noData": no_data,
+            }
+        ]
+    )
+    env = deploy(**CHECK_ONLY, HealthPollSeconds="60", MetricChecks=checks)
+    desc, _, _ = released_under_traffic(env, GOOD_IMAGE, "ecs-svc/5656565656565656565", rate=0.5, clients=20)
+    assert desc["status"] == status, desc
+    if status == "FAILED":
+        assert f"check orders: no data (noData: {no_data})" in desc["cause"]
+        assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+    else:
+        baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+        assert len(baked) == 3
+        assert all("check orders: no data (noData: pass)" in t["notes"] for t in baked)
+    if no_data == "wait":
+        assert "still no data after the bake and 3 more polls" in desc["cause"]

@@ -146,6 +146,9 @@ class FakeMetrics:
 
     alarms: dict[str, str] = field(default_factory=dict)
     counts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    latencies: dict[str, float | None] = field(default_factory=dict)
+    check_values: dict[str, float | None] = field(default_factory=dict)
+    health_fractions: dict[str, float] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
 
     def alarm_states(self, names: list[str]) -> dict[str, str]:
@@ -162,6 +165,25 @@ class FakeMetrics:
         """The same counts, as one minute (the newest complete one)."""
         minute = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
         return {minute: self.alb_counts(load_balancer_arn, now, window_seconds)}
+
+    def alb_latencies(
+        self, load_balancer_arns: tuple[str, str], now: datetime, window_seconds: int, percentile: str
+    ) -> tuple[float | None, float | None]:
+        """Response-time percentiles (seconds): 50 ms on each side unless set."""
+        self.faults.check("alb_latencies", percentile)
+        target, live = load_balancer_arns
+        return self.latencies.get(target, 0.05), self.latencies.get(live, 0.05)
+
+    def health_check_fraction(self, health_check_id: str, now: datetime) -> float | None:
+        """CloudWatch's HealthCheckPercentageHealthy / 100: no data unless set (Route 53 is asked)."""
+        self.faults.check("health_check_fraction", health_check_id)
+        return self.health_fractions.get(health_check_id)
+
+    def check_value(self, queries: list[dict[str, Any]], now: datetime, window_seconds: int) -> float | None:
+        """A custom check's value, by the Id of its returned query (no data unless set)."""
+        self.faults.check("check_value", queries)
+        returned = next(q["Id"] for q in queries if q.get("ReturnData", True) is not False)
+        return self.check_values.get(returned)
 
 
 @dataclass

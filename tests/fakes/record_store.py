@@ -133,12 +133,14 @@ class FakeRecordStore:
         held["leaseAt"] = now_iso
         return True
 
-    def watch(self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str) -> bool:
+    def watch(
+        self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str, alarms: list[str]
+    ) -> bool:
         self.faults.check("watch", route, execution_arn)
         held = self.items.get((route, LOCK_SK))
         if held is None or held["executionArn"] != execution_arn:
             return False
-        held.update(bakeToken=task_token, bakeStep=step, bakeAt=now_iso)
+        held.update(bakeToken=task_token, bakeStep=step, bakeAt=now_iso, bakeAlarms=list(alarms))
         return True
 
     def unlease(self, route: str, execution_arn: str) -> None:

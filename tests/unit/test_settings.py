@@ -24,8 +24,10 @@ def _env(**extra: str) -> dict[str, str]:
 def test_required_variables_alone_give_the_documented_defaults():
     config = load_route_config(_env())
     assert config.cluster_name == "shop"
-    assert (config.schedule, config.step_interval_seconds, config.poll_seconds) == ("Canary10Percent5Minutes", 60, 60)
+    assert (config.schedule, config.step_interval_seconds, config.poll_seconds) == ("Canary10Percent5Minutes", 60, 300)
     assert (config.alarm_names, config.blue_health_check_id, config.green_health_check_id) == ([], None, None)
+    assert (config.latency_percentile, config.max_latency_ratio, config.metric_checks) == ("p99", 2.0, [])
+    assert config.own_alarms == []
 
 
 def test_every_template_variable_is_read_and_typed():
@@ -40,12 +42,23 @@ def test_every_template_variable_is_read_and_typed():
             MIN_REQUESTS="10",
             MAX_ERROR_RATE_RATIO="1.5",
             MAX_POLLS_WITHOUT_TRAFFIC="4",
+            LATENCY_PERCENTILE="p90",
+            MAX_LATENCY_RATIO="1.5",
+            METRIC_CHECKS='[{"name": "x", "metrics": [{"Id": "m", "Expression": "1"}], "threshold": 1, '
+            '"comparison": "GreaterThanThreshold", "noData": "pass"}]',
+            BLUE_ERROR_RATE_ALARM="ws-blue-5xx-vs-green",
+            GREEN_ERROR_RATE_ALARM="ws-green-5xx-vs-blue",
+            BLUE_LATENCY_ALARM="",
+            GREEN_LATENCY_ALARM="",
             PATH="/usr/bin",  # unrelated variables are ignored
         )
     )
     assert (config.blue_set_identifier, config.green_set_identifier, config.schedule) == ("b", "g", "5,25,50,100")
     assert (config.step_interval_seconds, config.poll_seconds, config.readiness_timeout_seconds) == (120, 30, 0)
     assert (config.min_requests, config.max_error_rate_ratio, config.max_polls_without_traffic) == (10, 1.5, 4)
+    assert (config.latency_percentile, config.max_latency_ratio) == ("p90", 1.5)
+    assert [c.name for c in config.metric_checks] == ["x"]
+    assert config.watched_alarms("green") == ["ws-green-5xx-vs-blue"]  # LatencyPercentile off: no latency alarm
 
 
 @pytest.mark.parametrize(

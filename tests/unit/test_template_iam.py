@@ -97,6 +97,7 @@ def test_only_this_stacks_rules_may_dead_letter_into_the_queue() -> None:
         "TriggerFunctionEcsTaskRunning",
         "AbortFunctionExecutionEnded",
         "AlarmFunctionAlarmWentOff",
+        "AlarmFunctionStackAlarmWentOff",
     }
     assert allowed == dead_lettering
 

@@ -9,6 +9,7 @@ import pytest
 from weightshift.plan import DNS_SYNC_MAX_POLLS, build_plan, estimate
 from weightshift.settings import load_route_config
 from weightshift_emulator import patches
+from weightshift_emulator.install import load_template
 
 from tests.workflow.conftest import Canary
 
@@ -168,11 +169,14 @@ def test_an_alarm_ends_the_bake_at_once_through_its_state_change_event(canary_fa
 def test_with_a_slow_safety_poll_a_bake_costs_the_same_whatever_its_length(
     canary_factory: Any, schedule: str, interval: str, bound: int | None
 ) -> None:
-    """Issue 11's targets, with HealthPollSeconds=300 (the alarms' events catch a bad release
-    in seconds; the poll is the safety net): Canary10Percent5Minutes in at most 45 state
+    """Issue 11's targets, at the template's default HealthPollSeconds (300: the alarms' events,
+    the stack's own 5xx and latency comparison alarms included, catch a bad release in
+    seconds; the poll is the safety net): Canary10Percent5Minutes in at most 45 state
     transitions, and a 4-step list with 5-minute bakes within 20% of the same list with
     1-minute bakes (the plan's estimate is the exact count)."""
-    canary = canary_factory(Schedule=schedule, StepIntervalSeconds=interval, HealthPollSeconds="300")
+    default_poll = str(load_template()["Parameters"]["HealthPollSeconds"]["Default"])
+    assert default_poll == "300"
+    canary = canary_factory(Schedule=schedule, StepIntervalSeconds=interval, HealthPollSeconds=default_poll)
     canary.set_pair(blue=100, green=0)
     plan = canary.plan()
     result = canary.run(plan)

@@ -72,6 +72,9 @@ PARAMETERS = {
     "MaxPollsWithoutTraffic": "max_polls_without_traffic",
     "Pace": "pace",
     "MinObservedShare": "min_observed_share",
+    "LatencyPercentile": "latency_percentile",
+    "MaxLatencyRatio": "max_latency_ratio",
+    "MetricChecks": "metric_checks",
 }
 
 

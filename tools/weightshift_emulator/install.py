@@ -58,6 +58,7 @@ class _Resolver:
         self.arns = arns
         # A CommaDelimitedList parameter's Ref is a list, as CloudFormation resolves it.
         self.lists = {k for k, v in template.get("Parameters", {}).items() if v.get("Type") == "CommaDelimitedList"}
+        self.conditions = {name: bool(self(body)) for name, body in template.get("Conditions", {}).items()}
 
     def __call__(self, node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
@@ -72,6 +73,19 @@ class _Resolver:
                 resolved = [self(i) for i in items] if isinstance(items, list) else [self(items)]
                 flat = [x for i in resolved for x in (i if isinstance(i, list) else [i])]
                 return sep.join(str(x) for x in flat)
+            if key == "Fn::Equals":
+                return self(value[0]) == self(value[1])
+            if key == "Fn::Not":
+                return not self(value[0])
+            if key == "Fn::If":
+                name, then, otherwise = value
+                return self(then if self.conditions[name] else otherwise)
+            if key == "Fn::Split":
+                sep, text = value
+                return str(self(text)).split(sep)
+            if key == "Fn::Select":
+                index, items = value
+                return self(items)[int(index)]
             if key == "Fn::Sub":
                 text = value if isinstance(value, str) else value[0]
                 for name, val in self.values.items():
@@ -116,6 +130,14 @@ def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
         "CanaryStateMachine": machine_arn,
         **{k: f"{STACK}-{k}" for k in functions},
     }
+    # The stack's own alarms are named from the stack's name (their AlarmName is a Sub of it).
+    named = _Resolver(template, params, refs, arns)
+    alarms = {
+        k: v
+        for k, v in resources.items()
+        if k in OWN_ALARMS and named.conditions.get(v.get("Condition", ""), True)  # created only if its condition holds
+    }
+    refs.update({k: str(named(v["Properties"]["AlarmName"])) for k, v in alarms.items()})
     resolve = _Resolver(template, params, refs, arns)
     globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
     envs: dict[str, dict[str, str]] = {}
@@ -142,18 +164,39 @@ def install(c: dict[str, Any], params: dict[str, str]) -> Installed:
     )["stateMachineArn"]
     assert created == machine_arn, created
     _claim_record(c, resolve.values)
-    _alarm_rule(c, resources["AlarmFunction"], resolve, arns["AlarmFunction"])
+    for alarm in alarms.values():
+        _put_alarm(c, resolve(alarm["Properties"]))
+    for event in ("AlarmWentOff", "StackAlarmWentOff"):
+        _alarm_rule(c, resources["AlarmFunction"], event, resolve, arns["AlarmFunction"])
     return Installed(table, topic, machine_arn, {k: f"{STACK}-{k}" for k in functions}, envs)
 
 
-def _alarm_rule(c: dict[str, Any], function: dict[str, Any], resolve: _Resolver, function_arn: str) -> None:
-    """The template's alarm rule: this stack's alarms going to ALARM reach the alarm listener
-    (an empty AlarmNames list leaves [""], which no alarm name matches, as on AWS)."""
-    rule = function["Properties"]["Events"]["AlarmWentOff"]["Properties"]
+# The alarms the stack creates that a canary watches (template.yaml: the 5xx comparison).
+OWN_ALARMS = ("BlueErrorRateAlarm", "GreenErrorRateAlarm", "BlueLatencyAlarm", "GreenLatencyAlarm")
+
+
+def _put_alarm(c: dict[str, Any], props: dict[str, Any]) -> None:
+    """One of the template's AWS::CloudWatch::Alarm resources, as CloudFormation creates it
+    (PutMetricAlarm takes the resource's properties by the same names)."""
+    numbers = {"Threshold": float, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Period": int}
+    args = {k: numbers[k](v) if k in numbers else v for k, v in props.items()}
+    for query in args.get("Metrics", []):
+        if "MetricStat" in query:
+            query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+        if "ReturnData" in query:
+            query["ReturnData"] = str(query["ReturnData"]).lower() == "true"
+    c["cloudwatch"].put_metric_alarm(**args)
+
+
+def _alarm_rule(c: dict[str, Any], function: dict[str, Any], event: str, resolve: _Resolver, function_arn: str) -> None:
+    """One of the template's alarm rules: this stack's alarms going to ALARM reach the alarm
+    listener (an empty AlarmNames list leaves [""], which no alarm name matches, as on AWS)."""
+    rule = function["Properties"]["Events"][event]["Properties"]
     pattern = resolve(rule["Pattern"])
-    c["events"].put_rule(Name=f"{STACK}-alarm-went-off", EventPattern=json.dumps(pattern))
+    name = f"{STACK}-{event}"
+    c["events"].put_rule(Name=name, EventPattern=json.dumps(pattern))
     c["events"].put_targets(
-        Rule=f"{STACK}-alarm-went-off",
+        Rule=name,
         Targets=[{"Id": "AlarmFunction", "Arn": function_arn, "RetryPolicy": rule["RetryPolicy"]}],
     )
 

@@ -36,7 +36,7 @@ DEFAULT_SCALE = 0.01
 PARAMETERS = {
     "Schedule": "5,25,50,100",
     "StepIntervalSeconds": "60",
-    "HealthPollSeconds": "60",
+    "HealthPollSeconds": "300",
     # A rolling ECS deployment drains the old tasks for the target group's 300 s deregistration
     # delay before the service is steady (ecs_sim): readiness needs more than that.
     "ReadinessTimeoutSeconds": "600",

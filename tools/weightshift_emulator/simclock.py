@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from weightshift_emulator import alarms, patches, traffic
+from weightshift_emulator import alarms, health_metrics, patches, traffic
 from weightshift_emulator.world import Surroundings
 
 LOG = logging.getLogger("weightshift_emulator")
@@ -78,6 +78,7 @@ class SimClock:
         self.tick = float(tick)
         self.traffic: traffic.Traffic | None = None
         self.alarms: alarms.AlarmEvaluator | None = None
+        self.health_metrics: health_metrics.HealthCheckMetrics | None = None
         self.errors: list[BaseException] = []
         self.slowed = 0  # how often the ticker fell behind and slowed down
         self._processed = patches.SIM_TIME.now().timestamp()
@@ -217,11 +218,15 @@ def for_record(
     zone_id: str, record_name: str, *, start: datetime | None = None, evaluate_alarms: bool = True, **knobs: Any
 ) -> SimClock:
     """A clock with clients of one record (``traffic.Traffic`` knobs: rate, clients, seed,
-    publish_delay, overstay_fraction, overstay_seconds) and, by default, the alarm evaluator."""
+    publish_delay, overstay_fraction, overstay_seconds), Route 53's health-check metrics
+    (``health_metrics``, with the same publish_delay) and, by default, the alarm evaluator."""
     clients = traffic.Traffic(zone_id, record_name, **knobs)
+    # Route 53's health checks publish their minutes (to us-east-1) before the alarms evaluate.
+    checks = health_metrics.HealthCheckMetrics(clients.account, publish_delay=clients.publish_delay)
     evaluator = alarms.AlarmEvaluator(clients.account, clients.region)
-    clock = SimClock(clients, *([evaluator] if evaluate_alarms else []), start=start)
+    clock = SimClock(clients, checks, *([evaluator] if evaluate_alarms else []), start=start)
     clock.traffic = clients
+    clock.health_metrics = checks
     clock.alarms = evaluator if evaluate_alarms else None
     return clock
 

@@ -20,8 +20,10 @@ from botocore.exceptions import ClientError
 _CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
-def client(service: str) -> Any:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+def client(service: str, region: str | None = None) -> Any:
+    """A client in ``region``, or in the function's own region when none is given (a
+    service that publishes to one region only: Route 53's metrics live in us-east-1)."""
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     return _client(service, region, os.environ.get("AWS_ENDPOINT_URL"))
 
 

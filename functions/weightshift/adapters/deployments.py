@@ -237,16 +237,19 @@ class Deployments:
             {":e": execution_arn, ":now": now_iso},
         )
 
-    def watch(self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str) -> bool:
+    def watch(
+        self, route: str, execution_arn: str, task_token: str, step: int, now_iso: str, alarms: list[str]
+    ) -> bool:
         """Leave the holder's bake token where the alarm listener finds it. False: this
         execution no longer holds the route."""
         try:
             self._ddb.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": route}, "sk": {"S": LOCK_SK}},
-                UpdateExpression="SET bakeToken = :t, bakeStep = :s, bakeAt = :now",
+                UpdateExpression="SET bakeToken = :t, bakeStep = :s, bakeAt = :now, bakeAlarms = :a",
                 ConditionExpression="executionArn = :e",
                 ExpressionAttributeValues={
+                    ":a": _attr(list(alarms)),
                     ":t": {"S": task_token},
                     ":s": {"N": str(step)},
                     ":now": {"S": now_iso},

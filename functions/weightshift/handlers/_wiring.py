@@ -7,7 +7,7 @@ from typing import Any
 
 from weightshift import clock
 from weightshift.adapters.aws import client
-from weightshift.adapters.cloudwatch import CloudWatch
+from weightshift.adapters.cloudwatch import ROUTE53_METRICS_REGION, CloudWatch
 from weightshift.adapters.deployments import Deployments
 from weightshift.adapters.ecs_elb import EcsElb
 from weightshift.adapters.notify import Notifier
@@ -24,7 +24,8 @@ def ports() -> WorkflowPorts:
         deployments=Deployments(client("dynamodb"), resources.table_name),
         route53=Route53(client("route53")),
         ecs_elb=EcsElb(client("ecs"), client("elbv2")),
-        cloudwatch=CloudWatch(client("cloudwatch")),
+        # Route 53 publishes health-check metrics in us-east-1 only, whatever the function's region.
+        cloudwatch=CloudWatch(client("cloudwatch"), client("cloudwatch", ROUTE53_METRICS_REGION)),
         notifier=Notifier(client("sns"), client("events"), resources.topic_arn, resources.event_bus_name),
         sfn=StepFunctions(client("stepfunctions")),
     )
