@@ -113,6 +113,16 @@ BAD: list[tuple[str, Callable[[dict[str, Any], Surroundings], None], dict[str, s
      "AlarmNames: alarm 'shop-green-5xxx' does not exist"),
     ("no such health check", nothing, {"GreenHealthCheckId": NO_SUCH_CHECK},
      f"GreenHealthCheckId '{NO_SUCH_CHECK}': no such Route 53 health check"),
+    ("custom checks that are not JSON", nothing, {"MetricChecks": "[{name: x}]"},
+     "MetricChecks: not JSON (Expecting property name enclosed in double quotes at character 2)"),
+    ("a custom check without its noData rule", nothing,
+     {"MetricChecks": '[{"name": "x", "metrics": [{"Id": "m", "Expression": "TIME_SERIES(1)"}], '
+                      '"threshold": 1, "comparison": "GreaterThanThreshold"}]'},
+     "MetricChecks[0].noData: Field required"),
+    ("a custom check CloudWatch refuses", nothing,
+     {"MetricChecks": '[{"name": "bad-math", "metrics": [{"Id": "m", "Expression": "NO_SUCH_FUNCTION(1)"}], '
+                      '"threshold": 1, "comparison": "GreaterThanThreshold", "noData": "fail"}]'},
+     "MetricChecks: check 'bad-math': CloudWatch refused its queries: ValidationError"),
 ]  # fmt: skip
 
 
