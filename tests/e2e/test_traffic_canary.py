@@ -11,6 +11,7 @@ lifecycle is simulated elsewhere).
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -462,3 +463,66 @@ def test_a_check_without_data_does_what_it_says(deploy: Any, no_data: str, statu
         assert all("check orders: no data (noData: pass)" in t["notes"] for t in baked)
     if no_data == "wait":
         assert "still no data after the bake and 3 more polls" in desc["cause"]
+
+
+def route53_calls_in_simulated_time(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, str]]:
+    """Every Route 53 API call moto answers (the functions' and the state machine's own
+    GetChange), with the simulated time it was made."""
+    import botocore.session
+    import moto.route53.responses as r53_responses
+    from botocore import xform_name
+
+    calls: list[tuple[datetime, str]] = []
+    for operation in botocore.session.get_session().get_service_model("route53").operation_names:
+        original = getattr(r53_responses.Route53, xform_name(operation), None)
+        if original is None:
+            continue
+
+        def counted(self: Any, *args: Any, _original: Any = original, _operation: str = operation, **kw: Any) -> Any:
+            calls.append((patches.SIM_TIME.now(), _operation))
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(r53_responses.Route53, xform_name(operation), counted)
+    return calls
+
+
+def test_a_bake_asks_route53_nothing_and_a_canary_stays_under_two_calls_a_minute(
+    deploy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 §5: Route 53 allows 5 requests a second per account, shared by every tool.
+    At the defaults (300 s safety poll, health checks on both records), a good 10,50,100
+    release with 5-minute bakes makes only the calls that must be Route 53 (the changes,
+    their INSYNC waits, a read of the pair per step); the health checks' status comes from
+    CloudWatch, so no call falls inside a bake."""
+    env = deploy(Schedule="10,50,100", StepIntervalSeconds="300", HealthPollSeconds="300")
+    assert env.world.parameters()["GreenHealthCheckId"]
+    set_weighted_pair(env.aws, env.world, blue=100, green=0)
+    clock = simclock.for_surroundings(env.world, rate=50.0, clients=500)
+    clock.step(180)
+    released = clock.now()
+    bakes: list[tuple[datetime, patches.Wait]] = []
+
+    def on_wait(wait: patches.Wait) -> None:
+        if wait.state == "Bake and watch health":
+            bakes.append((patches.SIM_TIME.now(), wait))
+
+    patches.CLOCK.hooks.append(on_wait)
+    calls = route53_calls_in_simulated_time(monkeypatch)
+    with clock.following_waits():
+        arn = release(env, GOOD_IMAGE, "ecs-svc/5757575757575757575")
+        desc = wait_for(env.aws["stepfunctions"], arn, timeout=120)
+    assert desc["status"] == "SUCCEEDED", desc
+    minutes = (clock.now() - released).total_seconds() / 60
+    by_action = collections.Counter(action for _, action in calls)
+    # Only preflight's check that both health checks still exist, once per deployment.
+    assert by_action["GetHealthCheckStatus"] == 2, by_action
+    assert by_action["ChangeResourceRecordSets"] == 3, by_action
+    assert sum(by_action.values()) <= 2 * minutes, (by_action, minutes)
+    assert len(bakes) == 3
+    during = [
+        (when, action)
+        for when, action in calls
+        for start, bake in bakes
+        if start < when < start + timedelta(seconds=bake.lasted)
+    ]
+    assert during == [], during
