@@ -270,9 +270,14 @@ def release_under_traffic(image: str, schedule: str, interval: int) -> dict[str,
         finally:
             r53_responses.Route53.change_resource_record_sets = original  # type: ignore[method-assign]
         minutes = (clock.now() - released).total_seconds() / 60
-        fired = [ch for ch in (clock.alarms.changes if clock.alarms else []) if ch.state == "ALARM"]
+        # The alarm the cause names ("alarm X went to ALARM at ..."), not the first of any alarm.
+        cause = str(desc.get("cause", ""))
+        named = cause.split("alarm ", 1)[1].split(" went to ALARM", 1)[0] if " went to ALARM" in cause else None
+        fired = [
+            ch for ch in (clock.alarms.changes if clock.alarms else []) if ch.state == "ALARM" and ch.alarm == named
+        ]
         delay = None
-        if fired and desc["status"] != "SUCCEEDED":
+        if fired:
             after = [when for when, _ in changes if when >= fired[0].when]
             delay = (after[0] - fired[0].when).total_seconds() if after else None
         calls = dict(ROUTE53_CALLS)
