@@ -526,3 +526,20 @@ def test_a_bake_asks_route53_nothing_and_a_canary_stays_under_two_calls_a_minute
         if start < when < start + timedelta(seconds=bake.lasted)
     ]
     assert during == [], during
+
+
+def test_thin_traffic_gives_the_latency_comparison_no_verdict_and_says_so(
+    deploy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A percentile of a handful of requests is not one: under MinRequests on a side, the
+    response-time comparison (the gate's and the stack's alarm) gives no verdict, and every
+    bake's record says so, rather than passing silently or failing on noise."""
+    monkeypatch.setitem(traffic.IMAGE_QUALITIES, ":2.0-slow", traffic.Quality(error_rate=0.001, latency=0.4))
+    env = deploy(Schedule="50,100", HealthPollSeconds="60", AlarmNames="")
+    desc, clock, _ = released_under_traffic(env, SLOW_IMAGE, "ecs-svc/5858585858585858585", rate=0.2, clients=20)
+    assert desc["status"] == "SUCCEEDED", desc
+    baked = [t for t in the_record(env)["timeline"] if t["event"] == "baked"]
+    assert len(baked) == 2
+    for t in baked:
+        assert any(n.startswith("latency: ") and "requests, fewer than 50" in n for n in t["notes"]), t["notes"]
+    assert not [c for c in clock.alarms.changes if "latency-vs" in c.alarm and c.state == "ALARM"]
