@@ -325,6 +325,19 @@ def first_failback_after(changes: list[tuple[datetime, str]], fired: datetime) -
     return failback[0] - fired
 
 
+def failed_back_by_own_alarm(
+    env: Env, desc: dict[str, Any], clock: Any, changes: list[tuple[datetime, str]], suffix: str
+) -> None:
+    """The execution failed with AlarmFired from the stack's alarm ending in ``suffix``, the
+    weights are back, and the first fail-back change came within 5 s of the alarm's change."""
+    assert desc["status"] == "FAILED", desc
+    assert desc["error"] == "AlarmFired", desc
+    assert f"{suffix} went to ALARM at " in desc["cause"]
+    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
+    (fired,) = [c for c in clock.alarms.changes if c.alarm.endswith(suffix) and c.state == "ALARM"]
+    assert timedelta(0) <= first_failback_after(changes, fired.when) <= timedelta(seconds=5)
+
+
 def test_the_stacks_own_5xx_alarm_fails_back_within_seconds_at_the_default_safety_poll(
     deploy: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -338,12 +351,7 @@ def test_the_stacks_own_5xx_alarm_fails_back_within_seconds_at_the_default_safet
     desc, clock, released, changes, _ = canary_with_failback_changes(
         env, monkeypatch, BAD_IMAGE, "ecs-svc/5151515151515151515"
     )
-    assert desc["status"] == "FAILED", desc
-    assert desc["error"] == "AlarmFired", desc
-    assert "-green-5xx-vs-blue went to ALARM at " in desc["cause"]
-    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
-    (fired,) = [c for c in clock.alarms.changes if c.alarm.endswith("-green-5xx-vs-blue") and c.state == "ALARM"]
-    assert timedelta(0) <= first_failback_after(changes, fired.when) <= timedelta(seconds=5)
+    failed_back_by_own_alarm(env, desc, clock, changes, "-green-5xx-vs-blue")
     assert clock.now() - released < timedelta(minutes=5)  # the first 300 s poll never came
     # Blue's own alarm (blue worse than green) never fired, and would not have been watched.
     assert not [c for c in clock.alarms.changes if c.alarm.endswith("-blue-5xx-vs-green") and c.state == "ALARM"]
@@ -359,12 +367,7 @@ def test_a_release_that_is_only_slower_fails_back_on_the_latency_comparison(
     desc, clock, _, changes, _ = canary_with_failback_changes(
         env, monkeypatch, SLOW_IMAGE, "ecs-svc/5252525252525252525"
     )
-    assert desc["status"] == "FAILED", desc
-    assert desc["error"] == "AlarmFired", desc
-    assert "-green-latency-vs-blue went to ALARM" in desc["cause"]
-    assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
-    (fired,) = [c for c in clock.alarms.changes if c.alarm.endswith("-green-latency-vs-blue") and c.state == "ALARM"]
-    assert timedelta(0) <= first_failback_after(changes, fired.when) <= timedelta(seconds=5)
+    failed_back_by_own_alarm(env, desc, clock, changes, "-green-latency-vs-blue")
     assert not [c for c in clock.alarms.changes if "5xx-vs" in c.alarm and c.state == "ALARM"]
 
 
