@@ -245,9 +245,14 @@ def main() -> int:
         console.print(f"  {o.scenario}: {o.deployment}: {o.reason}", soft_wrap=True)
     ok = all(o.ok for o in outcomes) and final == {"blue": 0, "green": 100}
     console.print(f"final weights: {final}  (expected blue=0 green=100: the bad release was failed back)")
+    good.timeline.label, bad.timeline.label = "good release", "bad release"  # the panels' titles
     timelines = [o.timeline for o in outcomes]
-    picture = tl.save_picture(timelines, OUTPUT / "timeline.svg")
-    tl.save_picture(timelines, OUTPUT / "timeline.png")
+    caption = (
+        f"Weightshift demo, simulated in a local AWS emulator at {1 / TIME_SCALE:.0f}x the wall clock: "
+        "times are deployment time, what each canary would take on AWS"
+    )
+    picture = tl.save_picture(timelines, OUTPUT / "timeline.svg", caption)
+    tl.save_picture(timelines, OUTPUT / "timeline.png", caption)
     console.print(f"timeline picture: [bold]{picture.resolve()}[/] (and timeline.png beside it)")
     verdict = "[bold green]both scenarios ended as expected[/]" if ok else "[bold red]unexpected outcome[/]"
     console.print(f"{verdict} in {time.monotonic() - t0:.1f} s")
