@@ -122,6 +122,48 @@ def started_deployment(env: Env) -> str:
 
 
 # ------------------------------------------------------------------ tests
+def test_the_dashboard_the_operational_alarms_and_the_log_group_deploy(env: Env) -> None:
+    """Issue 12 §2: the stack's dashboard (its URL an output), its alarms for a rollback, a
+    deployment past its deadline and a trigger ignoring events for configuration reasons
+    (each notifying the topic), and one log group for every function, kept LogRetentionDays
+    (default 30)."""
+    deployed, aws = env.stack, env.aws
+    name = f"{deployed.stack_name}-weightshift"
+    assert deployed.outputs["DashboardUrl"].endswith(f"#dashboards:name={name}")
+    body = json.loads(aws["cloudwatch"].get_dashboard(DashboardName=name)["DashboardBody"])
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    for wanted in ("DNS weights", "Deployments", "Health verdicts", "Fail-back latency", "Trigger decisions",
+                   "Dead letters", "Alarms of this stack"):  # fmt: skip
+        assert any(t.startswith(wanted) for t in titles), (wanted, titles)
+    weights_widget = next(w for w in body["widgets"] if w["properties"].get("title", "").startswith("DNS weights"))
+    assert [m[1] for m in weights_widget["properties"]["metrics"]] == ["BlueWeightShare", "GreenWeightShare"]
+    assert all(m[5] == deployed.stack_name for m in weights_widget["properties"]["metrics"])
+    topic = deployed.outputs["NotificationTopicArn"]
+    for suffix in ("rolled-back", "deployment-stuck", "trigger-ignoring-events"):
+        (alarm,) = aws["cloudwatch"].describe_alarms(AlarmNames=[f"{deployed.stack_name}-{suffix}"])["MetricAlarms"]
+        assert alarm["AlarmActions"] == [topic], suffix
+        assert alarm["StateValue"] == "INSUFFICIENT_DATA", suffix
+    (group,) = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/weightshift/{deployed.stack_name}")["logGroups"]
+    assert group["retentionInDays"] == 30
+    assert deployed.outputs["LogGroupName"] == group["logGroupName"]
+    template = deployed.template["Resources"]
+    for logical in FUNCTIONS:
+        config = template[logical]["Properties"]["LoggingConfig"]
+        assert config["LogFormat"] == "JSON", logical
+        assert config["LogGroup"] == {"Ref": "FunctionLogGroup"}, logical
+
+
+def test_the_log_retention_is_a_parameter() -> None:
+    with mock_aws(config=patches.ENGINE_CONFIG):
+        aws = clients()
+        world = build_surroundings(aws)
+        deployed = stack.deploy(aws, world.parameters(**PARAMETERS, LogRetentionDays="7"))
+        (group,) = aws["logs"].describe_log_groups(logGroupNamePrefix=f"/weightshift/{deployed.stack_name}")[
+            "logGroups"
+        ]
+        assert group["retentionInDays"] == 7
+
+
 def test_the_stack_is_what_the_template_declares(env: Env) -> None:
     deployed, aws = env.stack, env.aws
     assert deployed.status == "CREATE_COMPLETE"
