@@ -215,10 +215,11 @@ def test_plan_warns_about_steps_shorter_than_the_ttl_and_refuses_bad_plans() -> 
     assert "less than the 60s TTL" in plan["warnings"][0]
     assert [s["effectiveBakeSeconds"] for s in plan["steps"]] == [60, 60]
 
-    one_line_error(runner.invoke(app, ["plan", "--schedule", "5,50,25"]), 3, "must not decrease")
+    # A plan the trigger or preflight would refuse is bad input: exit 2, as for a bad option.
+    one_line_error(runner.invoke(app, ["plan", "--schedule", "5,50,25"]), 2, "must not decrease")
     # Minute polls over a 1%-step linear schedule could pass the execution history limit.
     one_line_error(
-        runner.invoke(app, ["plan", "--schedule", "Linear1PercentEvery1Minute", "--poll", "5"]), 3, "history events"
+        runner.invoke(app, ["plan", "--schedule", "Linear1PercentEvery1Minute", "--poll", "5"]), 2, "history events"
     )
     # A 300 s TTL lengthens every bake, and the timeout with it (as preflight does).
     slow = runner.invoke(app, ["plan", "--schedule", "5,25,50,100", "--ttl", "300", "--json"])
@@ -331,7 +332,7 @@ def test_abort_stops_the_canary_and_reports_the_restored_weights(env: Env) -> No
     assert running["status"] == "IN_PROGRESS"
 
     result = env.cli("abort", "--interval", "0.05", "--timeout", "20")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output  # the abort did what was asked: the traffic is back
     assert "Traffic restored to blue 80 / green 20" in result.stdout
     assert weights(env.aws, env.world) == {"blue": 80, "green": 20}
     (record,) = [r for r in env.records() if r.get("ecsDeployment") == deployment]
@@ -340,6 +341,15 @@ def test_abort_stops_the_canary_and_reports_the_restored_weights(env: Env) -> No
     assert record["restoredWeights"] == {"blue": 80, "green": 20}
     execution = env.aws["stepfunctions"].describe_execution(executionArn=record["executionArn"])
     assert execution["status"] == "ABORTED"
+
+    # `status` says what traffic does now and what the last deployment did, not the last step's weights.
+    status = env.cli("status")
+    assert status.exit_code == 0, status.output
+    assert "live now: blue 80 (80%)" in status.stdout
+    assert "last deployment: green, rolled back at step 2/3 (Aborted); weights restored to blue 80 / green 20" in (
+        status.stdout
+    )
+    assert "to target)" not in status.stdout  # a finished deployment's weights are history
 
     one_line_error(env.cli("abort"), 3, "no deployment running")
 
@@ -410,8 +420,8 @@ def test_release_deploys_the_idle_side_and_watches_the_canary(env: Env) -> None:
 
     sender = Later(0, ecs_starts_the_new_tasks)
     result = env.cli(
-        "release", "weightshift", "--image", "registry.example/shop:2.0", "--interval", "0.05", "--wait-start", "20",
-        "--json",
+        "release", "--stack", "weightshift", "--image", "registry.example/shop:2.0", "--interval", "0.05",
+        "--wait-start", "20", "--json",
     )  # fmt: skip
     sender.join()
     assert result.exit_code == 0, result.output
@@ -432,14 +442,63 @@ def test_release_deploys_the_idle_side_and_watches_the_canary(env: Env) -> None:
     assert weights(env.aws, env.world) == {"blue": 100, "green": 0}
 
 
+def test_a_failed_release_says_the_idle_service_keeps_its_task_definition_and_what_to_do(env: Env) -> None:
+    set_weights(env, blue=100, green=0)  # green is idle
+    patches.CLOCK.scale = SCALE
+    ecs, world = env.aws["ecs"], env.world
+    before = ecs.describe_services(cluster=world.cluster, services=[world.green_service])["services"][0]
+    patches.INVOKE_HOOKS.append(alarm_at_step_2(env, world.green_alarm))
+
+    def ecs_starts_the_new_tasks() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            svc = ecs.describe_services(cluster=world.cluster, services=[world.green_service])["services"][0]
+            if svc["taskDefinition"] != before["taskDefinition"]:
+                tasks_running(env, "green", svc["deployments"][0]["id"], task_definition=svc["taskDefinition"])
+                return
+            time.sleep(0.02)
+        raise AssertionError("the service was never updated")
+
+    try:
+        sender = Later(0, ecs_starts_the_new_tasks)
+        result = env.cli("release", "--image", "registry.example/shop:bad", "--interval", "0.05", "--wait-start", "20")
+        sender.join()
+    finally:
+        env.aws["cloudwatch"].set_alarm_state(AlarmName=world.green_alarm, StateValue="OK", StateReason="test over")
+    assert result.exit_code == 1, result.output
+    now = ecs.describe_services(cluster=world.cluster, services=[world.green_service])["services"][0]
+    bad, old = now["taskDefinition"], before["taskDefinition"]
+    assert bad != old  # Weightshift failed back the traffic, not ECS
+    out = " ".join(result.stdout.split())
+    assert f"green ({world.green_service}) still runs {bad.rsplit('/', 1)[-1]}" in out
+    assert f"--endpoint-url {env.emulator.endpoint_url} release --stack weightshift --image IMAGE" in out, out
+    assert (
+        f"ecs update-service --cluster {world.cluster} --service {world.green_service} --task-definition {old}" in out
+    )
+    assert "starts a canary toward it" in out
+
+    # `status` says the same, until the side is released again.
+    state = json.loads(env.cli("status", "--json").stdout)
+    assert state["lastSummary"].startswith("last deployment: green, rolled back at step 2/3")
+    idle = state["idleService"]
+    assert (idle["side"], idle["service"], idle["taskDefinition"]) == ("green", world.green_service, bad)
+    assert idle["previousTaskDefinition"] == old
+    assert any(old in step["command"] for step in idle["advice"])
+    human = env.cli("status")
+    assert f"still runs {bad.rsplit('/', 1)[-1]}" in human.stdout
+    patches.INVOKE_HOOKS.clear()
+
+
 def test_release_refuses_when_no_side_is_idle_or_the_container_is_unknown(env: Env) -> None:
     ecs, world = env.aws["ecs"], env.world
     revisions = ecs.list_task_definitions(familyPrefix=f"{world.cluster}-green")["taskDefinitionArns"]
     set_weights(env, blue=50, green=50)
-    one_line_error(env.cli("release", "weightshift", "--image", "x:1"), 3, "no idle side", "blue=50 green=50")
+    # No idle side is the stack's state (a canary running?): an error, 3. A wrong --side or
+    # --container is the command line's: bad usage, 2.
+    one_line_error(env.cli("release", "--image", "x:1"), 3, "no idle side", "blue=50 green=50")
     set_weights(env, blue=100, green=0)
-    one_line_error(env.cli("release", "weightshift", "--image", "x:1", "--side", "blue"), 3, "blue is not idle")
-    one_line_error(env.cli("release", "weightshift", "--image", "x:1", "--container", "db"), 3, "no container 'db'")
+    one_line_error(env.cli("release", "-s", "weightshift", "--image", "x:1", "--side", "blue"), 2, "blue is not idle")
+    one_line_error(env.cli("release", "--image", "x:1", "--container", "db"), 2, "no container 'db'")
     assert ecs.list_task_definitions(familyPrefix=f"{world.cluster}-green")["taskDefinitionArns"] == revisions
 
 
@@ -447,15 +506,28 @@ def test_release_refuses_when_no_side_is_idle_or_the_container_is_unknown(env: E
 @pytest.mark.parametrize(
     "command",
     [
-        ["status", "nope"],
-        ["history", "nope"],
-        ["watch", "nope"],
-        ["abort", "nope"],
-        ["release", "nope", "--image", "x:1"],
+        ["status", "--stack", "nope"],
+        ["history", "-s", "nope"],
+        ["watch", "--stack", "nope"],
+        ["abort", "--stack", "nope"],
+        ["release", "--stack", "nope", "--image", "x:1"],
+        ["replay", "--stack", "nope"],
+        ["plan", "--stack", "nope"],
     ],
 )
 def test_no_such_stack(env: Env, command: list[str]) -> None:
     one_line_error(env.cli(*command), 3, "no such stack: nope")
+
+
+def test_every_command_names_its_stack_the_same_way(env: Env) -> None:
+    # --stack/-s, else $WEIGHTSHIFT_STACK, else "weightshift"; the old positional STACK still works.
+    for command in ("status", "history", "watch", "abort", "replay"):
+        one_line_error(env.cli(command, env={"WEIGHTSHIFT_STACK": "nope"}), 3, "no such stack: nope")
+        one_line_error(env.cli(command, "nope"), 3, "no such stack: nope")  # the old spelling
+        one_line_error(env.cli(command, "--stack", "a", "b"), 2, "two stacks")
+    one_line_error(env.cli("release", "nope", "--image", "x:1"), 3, "no such stack: nope")
+    one_line_error(env.cli("plan", env={"WEIGHTSHIFT_STACK": "nope"}), 3, "no such stack: nope")
+    assert env.cli("status", "--stack", "weightshift", env={"WEIGHTSHIFT_STACK": "nope"}).exit_code == 0
 
 
 def test_unreachable_endpoint() -> None:

@@ -40,6 +40,7 @@ from weightshift.settings import RouteConfig
 from weightshift_cli.errors import CliError
 
 DEFAULT_STACK = "weightshift"  # samconfig.toml's stack_name
+STACK_ENV = "WEIGHTSHIFT_STACK"  # the stack when --stack is not given
 EMULATOR_REGION = "us-east-1"
 EMULATOR_CREDENTIAL = "testing"  # what moto accepts (it checks no signature)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -113,6 +114,12 @@ class AwsOptions:
     def local(self) -> bool:
         """Talking to the emulator on this machine (never to AWS)."""
         return self.endpoint is not None and urlparse(self.endpoint).hostname in LOOPBACK
+
+    def flags(self, region: str | None = None) -> str:
+        """These options as command-line flags (for a command the CLI tells a person to run)."""
+        region = region or self.region
+        pairs = (("--profile", self.profile), ("--region", region), ("--endpoint-url", self.endpoint_url))
+        return "".join(f" {flag} {value}" for flag, value in pairs if value)
 
 
 @dataclass

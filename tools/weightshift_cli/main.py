@@ -2,8 +2,13 @@
 
 Works against AWS with the default credential chain (``--profile``, ``--region``)
 and against the local emulator (``--endpoint-url http://127.0.0.1:PORT``). Every
-command has ``--json`` for scripts. Errors are one line on stderr; see
+command has ``--json`` for scripts and names its stack the same way (``--stack``/``-s``,
+else ``$WEIGHTSHIFT_STACK``, else ``weightshift``). Every error, Typer's usage errors
+included, is one line on stderr (and with ``--json`` a JSON object on stdout); see
 ``weightshift_cli.errors`` for the exit codes.
+
+This module imports neither the emulator (moto) nor the demo (matplotlib): ``pip install
+weightshift`` gives a ``weightshift`` that operates AWS with typer, rich and boto3 only.
 """
 
 from __future__ import annotations
@@ -13,38 +18,88 @@ import getpass
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 from weightshift.adapters.deployments import REJECTED, ROLLED_BACK
 from weightshift.errors import WeightshiftError
 from weightshift.models import Color
 from weightshift.settings import RouteConfig
 
 from weightshift_cli import ops, render, replay
-from weightshift_cli.aws import DEFAULT_STACK, Aws, AwsOptions, Ports, explain, load_stack
+from weightshift_cli.aws import DEFAULT_STACK, STACK_ENV, Aws, AwsOptions, Ports, explain, load_stack
 from weightshift_cli.errors import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     CliError,
     NoDeploymentRunning,
+    UsageProblem,
 )
 
 HELP = (
     "Plan, watch, stop and release Weightshift canary deployments.\n\n"
     "Uses the default AWS credential chain (--profile, --region), or the local emulator with "
-    "--endpoint-url http://127.0.0.1:PORT. Every command takes --json for scripts.\n\n"
-    "Exit codes: 0 done or promoted; 1 rolled back, rejected or aborted; 2 bad usage; "
-    "3 error (no credentials, no such stack, no deployment running...); 4 timed out; 130 interrupted."
+    "--endpoint-url http://127.0.0.1:PORT. Every command takes --json for scripts, and --stack/-s "
+    f"(default: ${STACK_ENV}, else {DEFAULT_STACK}).\n\n"
+    "Exit codes: 0 success (watch/release: promoted; abort: traffic restored); 1 rejected (rolled back, "
+    "rejected or aborted; abort came too late; replay left messages); 2 bad usage or bad input; "
+    "3 error (no credentials, no such stack, no deployment running, AWS...); 4 timed out; 130 interrupted."
 )
 
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    words = list(argv)
+    return "--json" in (words[: words.index("--")] if "--" in words else words)
+
+
+class OneLineUsage(TyperGroup):
+    """Typer's usage errors the README's way: one line on stderr (``error: …``), exit 2,
+    and with ``--json`` also ``{"error": …, "exitCode": 2}`` on stdout; never a boxed panel.
+
+    Both ``weightshift`` (the console script calls ``app()``) and ``CliRunner`` come through here.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        as_json = _wants_json(argv)
+        try:
+            result = super().main(
+                args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+            code = result if isinstance(result, int) else EXIT_OK
+        except typer.TyperException as exc:  # Click's UsageError, BadParameter... (Typer vendors Click)
+            code = EXIT_USAGE
+            context = getattr(exc, "ctx", None)
+            if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+                typer.echo(context.get_help())  # `weightshift` alone: the help, as before
+            else:
+                hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+                render.report_error(exc.format_message().rstrip(".") + hint, code, as_json)
+        except typer.Abort:
+            code = EXIT_INTERRUPTED
+            render.report_error("aborted", code, as_json)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
+    cls=OneLineUsage,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -55,7 +110,19 @@ app = typer.Typer(
 P = ParamSpec("P")
 R = TypeVar("R")
 
-StackArg = Annotated[str, typer.Argument(help="The Weightshift stack (samconfig's stack_name).")]
+StackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stack",
+        "-s",
+        envvar=STACK_ENV,
+        show_default=False,
+        help=f"The Weightshift stack (samconfig's stack_name). Default: ${STACK_ENV}, else {DEFAULT_STACK}.",
+    ),
+]
+# Before --stack, STACK was a positional argument of these commands: still accepted (read from the
+# context's extra arguments), no longer documented.
+TAKES_OLD_STACK_ARGUMENT = {"allow_extra_args": True}
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 IntervalOpt = Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between polls of the record.")]
 TimeoutOpt = Annotated[
@@ -64,9 +131,11 @@ TimeoutOpt = Annotated[
 SideOpt = Literal["blue", "green"]
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    """Print one line on stderr; return the Exit to raise."""
-    typer.echo(f"error: {render.one_line(message)}", err=True)
+def fail(
+    message: str, code: int = EXIT_ERROR, as_json: bool = False, details: dict[str, Any] | None = None
+) -> typer.Exit:
+    """Print one line on stderr (and with --json the error object on stdout); return the Exit to raise."""
+    render.report_error(message, code, as_json, details)
     return typer.Exit(code)
 
 
@@ -91,38 +160,53 @@ def _silence_stdout() -> None:
 
 def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn every failure into one line on stderr and an exit code; never a traceback.
+    With ``--json`` the error is also a JSON object on stdout.
 
     Set WEIGHTSHIFT_DEBUG=1 to see the traceback of an unexpected error.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        as_json = bool(kwargs.get("json_out"))
         try:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except CliError as exc:
-            raise fail(exc.message, exc.exit_code) from None
+            raise fail(exc.message, exc.exit_code, as_json, exc.details) from None
         except BrokenPipeError:
             # `weightshift history --json | head`: the reader left; not an error.
             _silence_stdout()
             raise typer.Exit(EXIT_OK) from None
         except KeyboardInterrupt:
             raise fail(
-                "interrupted; a running deployment goes on (`weightshift abort` stops it)", EXIT_INTERRUPTED
+                "interrupted; a running deployment goes on (`weightshift abort` stops it)", EXIT_INTERRUPTED, as_json
             ) from None
         except Exception as exc:
             if os.environ.get("WEIGHTSHIFT_DEBUG"):
                 raise
-            raise fail(explain(exc, _options(*args, **kwargs))) from None
+            raise fail(explain(exc, _options(*args, **kwargs)), EXIT_ERROR, as_json) from None
 
     return wrapper
 
 
-def _ports(ctx: typer.Context, stack: str) -> Ports:
+def _stack_name(ctx: typer.Context, option: str | None) -> str:
+    """--stack, else the old positional STACK, else $WEIGHTSHIFT_STACK, else ``weightshift``."""
+    extra = list(ctx.args)
+    if len(extra) > 1:
+        raise UsageProblem(f"unexpected arguments: {' '.join(extra)} (the stack is --stack NAME)")
+    if extra:
+        given = ctx.get_parameter_source("stack")
+        if given is not None and given.name == "COMMANDLINE" and option != extra[0]:
+            raise UsageProblem(f"two stacks: --stack {option} and {extra[0]}; give one, with --stack")
+        return extra[0]
+    return option or DEFAULT_STACK
+
+
+def _ports(ctx: typer.Context, stack: str | None) -> Ports:
     options = ctx.obj if isinstance(ctx.obj, AwsOptions) else AwsOptions()
     aws = Aws(options)
-    return Ports(aws, load_stack(aws, stack))
+    return Ports(aws, load_stack(aws, _stack_name(ctx, stack)))
 
 
 @app.callback()
@@ -144,7 +228,14 @@ def main(
 def plan(
     ctx: typer.Context,
     stack: Annotated[
-        str | None, typer.Option("--stack", help="Read the parameters from this deployed stack (needs AWS).")
+        str | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            envvar=STACK_ENV,
+            show_default=False,
+            help=f"Read the parameters from this deployed stack (needs AWS; also ${STACK_ENV}). Without: offline.",
+        ),
     ] = None,
     schedule: Annotated[
         str | None, typer.Option("--schedule", help="Schedule parameter, e.g. 5,25,50,100 or Canary10Percent5Minutes.")
@@ -167,7 +258,9 @@ def plan(
 ) -> None:
     """The schedule: each step's weights and start, the minimum duration, transitions and cost, warnings.
 
-    Offline from parameters; with --stack, from a deployed stack (explicit options override its parameters).
+    Offline from parameters, unless a stack is named (--stack or $WEIGHTSHIFT_STACK): then from that
+    deployed stack, explicit options overriding its parameters. Warnings are lines on stderr (exit 0);
+    a plan the trigger or preflight would refuse exits 2.
     """
     pair_ttl: int | None = None
     idle: Color | None = None
@@ -202,19 +295,27 @@ def plan(
     config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     ttl_seconds = ttl if ttl is not None else pair_ttl if pair_ttl is not None else 60
     view = ops.preview(config, target or idle or "green", ttl_seconds)
+    document = {"stack": stack, **view.dump()}
+    if view.problem:  # with --json, the plan goes into the error object: one document on stdout
+        if not json_out:
+            render.stdout().print(render.plan_view(view))
+        raise CliError(f"preflight would reject this plan (TTL {ttl_seconds}s): {view.problem}", EXIT_USAGE, document)
     if json_out:
-        render.print_json({"stack": stack, **view.dump()})
-    else:
-        render.stdout().print(render.plan_view(view))
-    if view.problem:
-        raise CliError(f"preflight would reject this plan (TTL {ttl_seconds}s): {view.problem}")
+        render.print_json(document)
+        return
+    render.stdout().print(render.plan_view(view))
+    for warning in view.warnings:
+        render.warn(warning)
 
 
 # --------------------------------------------------------------------- status
-@app.command()
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
-def status(ctx: typer.Context, stack: StackArg = DEFAULT_STACK, json_out: JsonOpt = False) -> None:
-    """Live weights, the running and the last deployment, and the reason for any failure."""
+def status(ctx: typer.Context, stack: StackOpt = None, json_out: JsonOpt = False) -> None:
+    """What traffic does now, the running and the last deployment, and the reason for any failure.
+
+    After a release that did not go out, which service still runs its task definition, and what to do.
+    """
     ports = _ports(ctx, stack)
     config = ports.stack.config
     route_problem = None
@@ -225,6 +326,7 @@ def status(ctx: typer.Context, stack: StackArg = DEFAULT_STACK, json_out: JsonOp
     weights = pair.weights if pair else None
     running = ops.active_deployment(ports)
     last = ops.last_finished(ports)
+    idle = ops.idle_after(ports, last) if running is None else None
     if json_out:
         render.print_json(
             {
@@ -233,10 +335,12 @@ def status(ctx: typer.Context, stack: StackArg = DEFAULT_STACK, json_out: JsonOp
                 "recordName": config.record_name,
                 "hostedZoneId": config.hosted_zone_id,
                 "stateMachineArn": ports.stack.state_machine_arn,
-                "weights": weights.dump() if weights else None,
+                "weights": weights.dump() if weights else None,  # live now, in Route 53
                 "routeProblem": route_problem,
                 "running": ops.for_output(running),
                 "last": ops.for_output(last),
+                "lastSummary": render.last_summary(last).plain if last else None,
+                "idleService": _idle_document(ports, idle),
             }
         )
         return
@@ -257,15 +361,19 @@ def status(ctx: typer.Context, stack: StackArg = DEFAULT_STACK, json_out: JsonOp
         console.print(Text("No deployment running.", style="dim"))
     if last:
         console.print()
-        console.print(render.deployment_table(last, "Last finished deployment"))
+        console.print(render.last_summary(last))
+        console.print(render.deployment_table(last, "Details"))
+    if idle:
+        console.print()
+        console.print(render.idle_note(idle, *_commands(ports)), soft_wrap=True)
 
 
 # -------------------------------------------------------------------- history
-@app.command()
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
 def history(
     ctx: typer.Context,
-    stack: StackArg = DEFAULT_STACK,
+    stack: StackOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 20,
     json_out: JsonOpt = False,
 ) -> None:
@@ -341,11 +449,11 @@ def _watch_result(final: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.command()
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
 def watch(
     ctx: typer.Context,
-    stack: StackArg = DEFAULT_STACK,
+    stack: StackOpt = None,
     interval: IntervalOpt = 2.0,
     timeout: TimeoutOpt = None,
     wait_start: Annotated[
@@ -370,18 +478,21 @@ def _user() -> str:
         return "unknown"
 
 
-@app.command()
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
 def abort(
     ctx: typer.Context,
-    stack: StackArg = DEFAULT_STACK,
+    stack: StackOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the fail-back (exit 4 after).")
     ] = 300,
     interval: IntervalOpt = 1.0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Stop the running execution; wait for the fail-back and report the restored weights."""
+    """Stop the running execution; wait for the fail-back and report the restored weights.
+
+    Exit 0 when the traffic is back; 1 when the deployment finished (promoted) before the stop took effect.
+    """
     ports = _ports(ctx, stack)
     record = ops.active_deployment(ports)
     if record is None:
@@ -396,27 +507,29 @@ def abort(
     pair = ports.pair()
     live = pair.weights if pair else None
     restored = ops.weights_of(final, "restoredWeights")
-    if json_out:
-        render.print_json(
-            {
-                "deploymentId": final.get("deploymentId"),
-                "executionArn": result.execution_arn,
-                "stopped": result.stopped,
-                "status": final.get("status"),
-                "error": final.get("error"),
-                "reason": final.get("reason"),
-                "restoredWeights": restored.dump() if restored else None,
-                "liveWeights": live.dump() if live else None,
-                "record": ops.for_output(final),
-            }
-        )
+    idle = ops.idle_after(ports, final)
+    document = {
+        "deploymentId": final.get("deploymentId"),
+        "executionArn": result.execution_arn,
+        "stopped": result.stopped,
+        "status": final.get("status"),
+        "reason": final.get("reason"),
+        "restoredWeights": restored.dump() if restored else None,
+        "liveWeights": live.dump() if live else None,
+        "idleService": _idle_document(ports, idle),
+        "record": ops.for_output(final),
+    }
     if final.get("status") not in (ROLLED_BACK, REJECTED):
+        # The abort ran and came too late: exit 1, the outcome in the one JSON document.
         raise CliError(
             f"deployment {final.get('deploymentId')} finished as {final.get('status')} before the stop took "
             "effect; nothing was rolled back",
             EXIT_FAILED,
+            document,
         )
-    if not json_out:
+    if json_out:
+        render.print_json({**document, "exitCode": EXIT_OK})
+    else:
         text = Text(f"✔ aborted {final.get('deploymentId')} ({final.get('status')}). ", style="bold")
         if restored:
             text.append("Traffic restored to ")
@@ -427,15 +540,17 @@ def abort(
         console.print(Text.assemble("Live weights now: ", render.weights_text(live)))
         if final.get("reason"):
             console.print(Text(f"Reason: {render.one_line(final['reason'])}", style="dim"))
+        if idle:
+            console.print(render.idle_note(idle, *_commands(ports)), soft_wrap=True)
 
 
 # -------------------------------------------------------------------- release
-@app.command()
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
 def release(
     ctx: typer.Context,
-    stack: Annotated[str, typer.Argument(help="The Weightshift stack.")],
     image: Annotated[str, typer.Option("--image", help="The new container image.")],
+    stack: StackOpt = None,
     container: Annotated[
         str | None, typer.Option("--container", help="The container to update (needed if there are several).")
     ] = None,
@@ -452,7 +567,8 @@ def release(
 ) -> None:
     """Deploy IMAGE to the idle side (a new task definition revision, a service update), then watch the canary.
 
-    Exits like `watch`: 0 when promoted, 1 on fail back. The one command a pipeline needs.
+    Exits like `watch`: 0 when promoted, 1 on fail back. The one command a pipeline needs. After a fail
+    back the idle service keeps the new revision: the output says so, and how to replace it.
     """
     ports = _ports(ctx, stack)
     done = ops.release(ports, image, container, side)
@@ -473,19 +589,48 @@ def release(
         return
     if not json_out:
         console.print(Text(f"Waiting up to {render.duration(wait_start)} for the canary {done.deployment_id}…"))
-    record = ops.wait_for_deployment(ports, wait_start, interval, deployment_id=done.deployment_id)
-    final = _follow(ports, record, interval, timeout, json_out)
+    try:
+        record = ops.wait_for_deployment(ports, wait_start, interval, deployment_id=done.deployment_id)
+        final = _follow(ports, record, interval, timeout, json_out)
+    except CliError as exc:  # a timeout: the service was updated all the same; say what was released
+        exc.details = {**exc.details, "release": done.dump()}
+        raise
+    code = ops.exit_code_for(final)
+    idle = ops.idle_after_release(ports, done) if code != EXIT_OK else None
     if json_out:
-        render.print_json({"release": done.dump(), "deployment": _watch_result(final)})
-    raise typer.Exit(ops.exit_code_for(final))
+        render.print_json(
+            {
+                "release": done.dump(),
+                "deployment": _watch_result(final),
+                "idleService": _idle_document(ports, idle),
+                "exitCode": code,
+            }
+        )
+    elif idle:
+        console.print(render.idle_note(idle, *_commands(ports)), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _commands(ports: Ports) -> tuple[str, str]:
+    """For the advice after a failed release: the `weightshift release` command for this stack, and the
+    start of an `aws` command, both with the caller's options (profile, region, endpoint)."""
+    options = ports.aws.options
+    return (
+        f"weightshift{options.flags()} release --stack {ports.stack.name} --image IMAGE",
+        f"aws{options.flags(ports.aws.region)}",
+    )
+
+
+def _idle_document(ports: Ports, idle: ops.IdleService | None) -> dict[str, Any] | None:
+    return None if idle is None else {**idle.dump(), "advice": render.idle_advice(idle, *_commands(ports))}
 
 
 # --------------------------------------------------------------------- replay
-@app.command(name="replay")
+@app.command(name="replay", context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
 def replay_command(
     ctx: typer.Context,
-    stack: StackArg = DEFAULT_STACK,
+    stack: StackOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "--list", help="List the failed events; invoke and delete nothing.")
     ] = False,
@@ -532,9 +677,16 @@ def replay_command(
 
             events = run.run(on_event)
     summary = replay.counts(events)
+    code = EXIT_FAILED if summary["failed"] or summary["skipped"] else EXIT_OK
     if json_out:
         render.print_json(
-            {"stack": ports.stack.name, "dryRun": dry_run, **summary, "events": [e.dump() for e in events]}
+            {
+                "stack": ports.stack.name,
+                "dryRun": dry_run,
+                **summary,
+                "events": [e.dump() for e in events],
+                "exitCode": code,
+            }
         )
     elif not events:
         console.print(Text("The dead-letter queue is empty: nothing to replay.", style="dim"))
@@ -548,8 +700,7 @@ def replay_command(
             console.print(
                 Text("Messages not replayed stay in the queue; fix the cause and run replay again.", style="dim")
             )
-    if summary["failed"] or summary["skipped"]:
-        raise typer.Exit(EXIT_FAILED)
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,8 +12,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from weightshift.errors import InvalidPlan
 from weightshift.models import Color, Plan, Weights
 from weightshift.plan import (
@@ -32,9 +34,19 @@ from weightshift.records import TERMINAL, Status
 from weightshift.settings import RouteConfig
 
 from weightshift_cli.aws import Ports
-from weightshift_cli.errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK, CliError, NoDeploymentRunning, WatchTimeout
+from weightshift_cli.errors import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    NoDeploymentRunning,
+    UsageProblem,
+    WatchTimeout,
+)
 
 PROMOTED = frozenset({Status.SUCCEEDED, Status.ALREADY_LIVE})
+# A release that did not go out: its side still runs its task definition.
+NOT_RELEASED = frozenset({Status.ROLLED_BACK, Status.REJECTED})
 # How long a record may stay unfinished after its execution ended (the abort rule's
 # Lambda normally updates it within seconds) before `watch` calls it stuck.
 ENDED_GRACE_SECONDS = 60.0
@@ -181,7 +193,8 @@ def follow(
             raise WatchTimeout(
                 f"deployment {deployment_id} is still {record.get('status')} after {timeout:g}s "
                 f"(step {record.get('step', 0)}, {record.get('targetColor')} at {target_percent(record):.0f}%); "
-                "it goes on: watch it again or abort it"
+                "it goes on: watch it again or abort it",
+                {"deploymentId": deployment_id, "status": record.get("status"), "step": record.get("step")},
             )
         sleep(interval)
         fresh = ports.deployments.get(route, deployment_id)
@@ -285,9 +298,12 @@ class PlanView:
 def preview(config: RouteConfig, target: Color, ttl_seconds: int) -> PlanView:
     """The plan the trigger would build for a deployment of ``target``, and what it costs.
 
-    Raises InvalidPlan (a one-line error) for a schedule the trigger would refuse.
+    Raises UsageProblem (a one-line error, exit 2) for a schedule the trigger would refuse.
     """
-    plan = fit_to_ttl(build_plan(config, target, "plan-preview", "plan-preview"), ttl_seconds)
+    try:
+        plan = fit_to_ttl(build_plan(config, target, "plan-preview", "plan-preview"), ttl_seconds)
+    except InvalidPlan as exc:
+        raise UsageProblem(f"the trigger would refuse this plan: {exc}") from exc
     problem = None
     try:
         validate_plan(plan, ttl_seconds)  # what preflight checks against the record's real TTL
@@ -320,9 +336,20 @@ def preview(config: RouteConfig, target: Color, ttl_seconds: int) -> PlanView:
         transitions=cost.transitions,
         usd=cost.usd(PRICE_PER_THOUSAND_TRANSITIONS),
         history_events=cost.history_events,
-        warnings=warnings_for(plan, ttl_seconds),
+        warnings=repeated_steps(plan.schedule, [s.target_percent for s in steps]) + warnings_for(plan, ttl_seconds),
         problem=problem,
     )
+
+
+def repeated_steps(schedule: str, percents: list[int]) -> list[str]:
+    """A step at the same percentage as the one before bakes the same weights again: allowed
+    (it only lengthens that step), but more likely a typo than a wish."""
+    return [
+        f"step {i + 1} repeats step {i}'s {now}% (schedule {schedule}): the same weights bake twice; "
+        "was another percentage meant?"
+        for i, (before, now) in enumerate(pairwise(percents), start=1)
+        if before == now
+    ]
 
 
 # ------------------------------------------------------------------- release
@@ -380,7 +407,7 @@ def idle_side(weights: Weights | None, wanted: Color | None) -> Color:
     """The side that gets the release: the one with weight 0 (the idle one)."""
     if weights is None:
         if wanted is None:
-            raise CliError(
+            raise UsageProblem(
                 "the weighted record pair does not exist yet, so no side is idle: pass --side blue|green "
                 "(Weightshift creates the pair with the other side live)"
             )
@@ -388,7 +415,7 @@ def idle_side(weights: Weights | None, wanted: Color | None) -> Color:
     idle: list[Color] = [c for c in ("blue", "green") if weights.of(c) == 0]
     if wanted is not None:
         if weights.of(wanted) != 0:
-            raise CliError(
+            raise UsageProblem(
                 f"{wanted} is not idle: it has weight {weights.of(wanted)} (blue={weights.blue} "
                 f"green={weights.green}); release to the side with weight 0"
             )
@@ -407,13 +434,13 @@ def _swap_image(definition: dict[str, Any], image: str, container: str | None) -
     names = [str(c.get("name")) for c in containers]
     if container is None:
         if len(containers) != 1:
-            raise CliError(
+            raise UsageProblem(
                 f"task definition {definition.get('family')} has {len(containers)} containers "
                 f"({', '.join(names)}): pass --container NAME"
             )
         container = names[0]
     if container not in names:
-        raise CliError(
+        raise UsageProblem(
             f"task definition {definition.get('family')} has no container {container!r} (it has {', '.join(names)})"
         )
     request = {k: definition[k] for k in _REGISTER_FIELDS if definition.get(k) not in (None, [], {})}
@@ -465,3 +492,82 @@ def release(ports: Ports, image: str, container: str | None, side: Color | None)
         ecs_deployment=ecs_deployment,
         deployment_id=deployment_id_for(config, color, ecs_deployment),
     )
+
+
+# ------------------------------------------------------- after a failed release
+@dataclass
+class IdleService:
+    """The side of a release that did not go out: it still runs that release's task definition.
+
+    Weightshift fails back the traffic, not ECS: the service keeps the new revision. Putting the
+    previous one back is an ECS deployment of that side, and the trigger starts a canary for
+    every ECS deployment of a side that does not carry all the traffic (it cannot tell a restore
+    from a release), so the CLI does not do it: it says how.
+    """
+
+    side: Color
+    cluster: str
+    service: str
+    task_definition: str  # what the service runs now: the failed release's
+    previous_task_definition: str | None  # what it ran before, if known
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "service": self.service,
+            "taskDefinition": self.task_definition,
+            "previousTaskDefinition": self.previous_task_definition,
+        }
+
+
+def short_task_definition(arn: str | None) -> str:
+    """``family:revision`` of a task definition ARN."""
+    return str(arn or "-").rsplit("/", 1)[-1]
+
+
+def idle_after_release(ports: Ports, done: Release) -> IdleService:
+    return IdleService(
+        side=done.color,
+        cluster=ports.stack.config.cluster_name,
+        service=done.service,
+        task_definition=done.task_definition,
+        previous_task_definition=done.old_task_definition,
+    )
+
+
+def idle_after(ports: Ports, record: dict[str, Any] | None) -> IdleService | None:
+    """For a deployment rolled back or rejected: its side, if that service still runs its task definition.
+
+    None when the service has moved on (a newer release), or when ECS cannot be read: ``status``
+    reports what it can, and an operator without ECS permissions still gets the rest.
+    """
+    if record is None or record.get("status") not in NOT_RELEASED or record.get("targetColor") not in ("blue", "green"):
+        return None
+    released = plan_of(record).get("taskDefinitionArn")
+    color: Color = record["targetColor"]
+    config = ports.stack.config
+    service = config.side(color).service_name
+    try:
+        ecs = ports.aws.client("ecs")
+        found = ecs.describe_services(cluster=config.cluster_name, services=[service]).get("services") or []
+        current = str(found[0]["taskDefinition"]) if found else ""
+        if not current or current != released:
+            return None
+        previous = _revision_before(ecs, current)
+    except (ClientError, BotoCoreError):
+        return None
+    return IdleService(color, config.cluster_name, service, current, previous)
+
+
+def _revision_before(ecs: Any, arn: str) -> str | None:
+    """The newest active revision of the same family below ``arn``'s (what ran before, as a rule)."""
+    family, _, revision = short_task_definition(arn).rpartition(":")
+    if not revision.isdigit():
+        return None
+    older: list[tuple[int, str]] = []
+    for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE"):
+        for candidate in page.get("taskDefinitionArns", []):
+            name, _, number = short_task_definition(candidate).rpartition(":")
+            if name == family and number.isdigit() and int(number) < int(revision):
+                older.append((int(number), str(candidate)))
+    return max(older)[1] if older else None

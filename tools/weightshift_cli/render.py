@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +13,18 @@ from rich.table import Table
 from rich.text import Text
 from weightshift.adapters.deployments import ALREADY_LIVE, REJECTED, ROLLED_BACK, SUCCEEDED
 from weightshift.models import Weights
+from weightshift.records import TERMINAL, Status
 
-from weightshift_cli.ops import PlanView, plan_of, share, step_count, target_percent, weights_of
+from weightshift_cli.ops import (
+    IdleService,
+    PlanView,
+    plan_of,
+    share,
+    short_task_definition,
+    step_count,
+    target_percent,
+    weights_of,
+)
 
 STATUS_STYLE = {
     SUCCEEDED: "bold green",
@@ -34,6 +45,19 @@ def stdout() -> Console:
 def print_json(data: Any) -> None:
     """Machine output: one JSON document on stdout, nothing else."""
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def report_error(message: str, code: int, as_json: bool = False, details: dict[str, Any] | None = None) -> None:
+    """An error: one line on stderr; with --json also ``{"error", "exitCode", …details}`` on stdout."""
+    line = one_line(message)
+    if as_json:
+        print_json({**(details or {}), "error": line, "exitCode": code})
+    print(f"error: {line}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    """A warning: one line on stderr (the command still succeeds)."""
+    print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- formatting
@@ -143,9 +167,7 @@ def plan_view(view: PlanView) -> RenderableType:
         "History events",
         f"at most {view.history_events:,} (budget 20,000; Step Functions limit 25,000)",
     )
-    parts: list[RenderableType] = [table, summary]
-    for warning in view.warnings:
-        parts.append(Text(f"warning: {warning}", style="yellow"))
+    parts: list[RenderableType] = [table, summary]  # the warnings go to stderr (see `warn`)
     if view.problem:
         parts.append(Text(f"preflight would reject this plan: {view.problem}", style="bold red"))
     return Group(*parts)
@@ -153,11 +175,13 @@ def plan_view(view: PlanView) -> RenderableType:
 
 # --------------------------------------------------------------------- status
 def weights_bar(weights: Weights | None, width: int = 30) -> RenderableType:
+    """What traffic does now (the record pair in Route 53, not a deployment's record)."""
     if weights is None:
-        return Text("the weighted record pair does not exist yet (the first deployment creates it)")
+        return Text("live now: the weighted record pair does not exist yet (the first deployment creates it)")
     green = share(weights, "green")
     grid = Table.grid(padding=(0, 1))
     grid.add_row(
+        Text("live now:", style="bold"),
         Text(f"blue {weights.blue} ({100 - green:.0f}%)", style=COLOR_STYLE["blue"]),
         ProgressBar(total=100, completed=green, width=width, style="blue", complete_style="green"),
         Text(f"green {weights.green} ({green:.0f}%)", style=COLOR_STYLE["green"]),
@@ -178,7 +202,7 @@ def deployment_table(record: dict[str, Any], title: str) -> Table:
     table.add_row("Status", status_text(record.get("status")))
     table.add_row("Step", steps_text(record) + (f"  (schedule {plan['schedule']})" if plan.get("schedule") else ""))
     current = weights_of(record)
-    if current:
+    if current and record.get("status") not in TERMINAL:  # a finished one's are history: see `last_summary`
         table.add_row("Weights", Text.assemble(weights_text(current), f"  ({target_percent(record):.0f}% to target)"))
     seen = observed_text(record.get("observed"))
     if seen is not None and record.get("status") not in (SUCCEEDED, ROLLED_BACK, REJECTED, ALREADY_LIVE):
@@ -200,6 +224,67 @@ def deployment_table(record: dict[str, Any], title: str) -> Table:
         style = "red" if record.get("status") in (ROLLED_BACK, REJECTED) else ""
         table.add_row("Reason", Text(one_line(record["reason"]), style=style))
     return table
+
+
+def last_summary(record: dict[str, Any]) -> Text:
+    """What the last deployment did, in one sentence:
+    ``last deployment: green, rolled back at step 2/3 (Aborted); weights restored to blue 100 / green 0``."""
+    status, error = record.get("status"), record.get("error")
+    text = Text.assemble(("last deployment: ", "bold"), color_text(record.get("targetColor")), ", ")
+    because = f" ({error})" if error else ""
+    if status == Status.SUCCEEDED:
+        text.append(f"promoted in {steps_text(record)} steps; weights set to ")
+        text.append_text(weights_text(weights_of(record)))
+    elif status == Status.ALREADY_LIVE:
+        text.append("already carried all traffic; nothing changed")
+    elif status == Status.ROLLED_BACK:
+        restored = weights_of(record, "restoredWeights")
+        text.append(f"rolled back at step {steps_text(record)}{because}", style="red")
+        if restored:
+            text.append("; weights restored to ")
+            text.append_text(weights_text(restored))
+        else:
+            text.append("; no DNS change had been made")
+    elif status == Status.REJECTED:
+        text.append(f"rejected before any DNS change{because}", style="red")
+    elif status == Status.SUPERSEDED:
+        text.append("superseded by a newer deployment of the same service; never started")
+    else:
+        text.append(str(status))
+    return text
+
+
+def idle_note(idle: IdleService, release: str, aws: str) -> Text:
+    """After a release that did not go out: which service still runs what, and what to do.
+
+    ``release`` is the `weightshift release` command to run, ``aws`` the start of an `aws` command,
+    both with the caller's options. Print it with ``soft_wrap=True``: the commands stay whole lines.
+    """
+    text = Text.assemble(
+        ("! ", "bold yellow"),
+        color_text(idle.side),
+        f" ({idle.service}) still runs {short_task_definition(idle.task_definition)}, the release that did not go "
+        "out (Weightshift fails back the traffic, not ECS).",
+    )
+    for step in idle_advice(idle, release, aws):
+        text.append(f"\n  {step['what']}:\n    ")
+        text.append(step["command"], style="bold")
+    return text
+
+
+def idle_advice(idle: IdleService, release: str, aws: str) -> list[dict[str, str]]:
+    """What to do, each with its exact command (also ``idleService.advice`` in ``--json``)."""
+    steps = [{"what": "Release a fixed image", "command": release}]
+    if idle.previous_task_definition:
+        steps.append(
+            {
+                "what": f"Or put {short_task_definition(idle.previous_task_definition)} back (like every ECS "
+                "deployment of this side, it starts a canary toward it)",
+                "command": f"{aws} ecs update-service --cluster {idle.cluster} --service {idle.service} "
+                f"--task-definition {idle.previous_task_definition}",
+            }
+        )
+    return steps
 
 
 def history_view(records: list[dict[str, Any]], width: int) -> RenderableType:
