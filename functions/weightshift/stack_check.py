@@ -29,9 +29,10 @@ from weightshift.adapters.ecs_elb import EcsElb
 from weightshift.adapters.route53 import Route53
 from weightshift.custom_resource import Outcome, Request, properties
 from weightshift.errors import InvalidPlan
-from weightshift.models import normalize_record_name
+from weightshift.models import normalize_record_name, route_key
 from weightshift.observability import logger
 from weightshift.ownership import not_owned_reason
+from weightshift.ports import RecordStore
 from weightshift.settings import load_parameters
 
 ROLLING_BACK = ("UPDATE_ROLLBACK_IN_PROGRESS",)
@@ -43,6 +44,7 @@ class CheckPorts:
     ecs_elb: EcsElb
     cloudwatch: CloudWatch
     cloudformation: Any  # adapters.cloudformation.CloudFormation
+    deployments: RecordStore | None = None  # the route lock: no route change under a running canary
 
 
 def physical_id(props: dict[str, Any]) -> str:
@@ -69,6 +71,9 @@ def on_request(request: Request, ports: CheckPorts) -> Outcome:
             status = ""
         if status in ROLLING_BACK:
             return Outcome(True, f"stack is {status}: the previous configuration is put back unchecked", physical)
+    busy = _route_busy(request, props, ports)
+    if busy:
+        return failed([busy], physical)
     try:
         config = load_parameters(props)
     except InvalidPlan as exc:
@@ -89,6 +94,31 @@ def on_request(request: Request, ports: CheckPorts) -> Outcome:
             return failed([not_owned_reason(config.record_name, winner)], physical)
     logger.info("configuration checked; record owned", extra={"record": config.record_name})
     return Outcome(True, "configuration checked; record owned by this stack", physical, {"Owner": request.stack_id})
+
+
+def _route_busy(request: Request, props: dict[str, Any], ports: CheckPorts) -> str | None:
+    """An update that moves the stack to another route while a canary holds the old one is
+    refused: the canary's fail back (and the status rule) would look for its deployment on the
+    new route and leave the old record at the canary's weights. Any other change fails a
+    running canary back (its next task refuses the plan), which is safe."""
+    old = getattr(request, "old_resource_properties", None)
+    if request.request_type != "Update" or not isinstance(old, dict) or ports.deployments is None:
+        return None
+    old_zone, old_record = str(old.get("HostedZoneId", "")), str(old.get("RecordName", ""))
+    moved = (old_zone, normalize_record_name(old_record)) != (
+        str(props.get("HostedZoneId", "")),
+        normalize_record_name(str(props.get("RecordName", ""))),
+    )
+    if not moved or not old_zone or not old_record:
+        return None
+    holder = ports.deployments.lock_holder(route_key(old_zone, old_record))
+    if holder is None or not holder.deployment_id:
+        return None
+    return (
+        f"HostedZoneId/RecordName: deployment {holder.deployment_id} is running on {old_record} "
+        f"(execution {holder.execution_arn}); changing the route now would leave that record at the "
+        "canary's weights. Wait for it to finish, or stop it (weightshift abort), then deploy again"
+    )
 
 
 def _release(request: Request, props: dict[str, Any], ports: CheckPorts) -> Outcome:

@@ -187,3 +187,29 @@ def test_one_record_has_one_owner_across_stacks_until_the_first_is_deleted(
     second = stack.deploy(aws, world.parameters(**PARAMETERS), stack_name="shop-canary-copy")
     assert second.status == "CREATE_COMPLETE"
     assert owner_values(aws, world) == [f'"heritage=weightshift,stack={second.stack_id}"']
+
+
+def test_the_route_cannot_move_while_a_canary_holds_it(aws_world: tuple[dict[str, Any], Surroundings]) -> None:
+    """An update of HostedZoneId or RecordName while a deployment holds the route would leave
+    the old record at the canary's weights (its fail back looks on the new route): sam deploy
+    refuses it, the stack rolls back, and the same update passes once the canary is over."""
+    from weightshift.adapters.deployments import Deployments
+    from weightshift.models import route_key
+
+    aws, world = aws_world
+    deployed = stack.deploy(aws, world.parameters(**PARAMETERS), stack_name="shop-canary")
+    table = Deployments(aws["dynamodb"], deployed.table_name)
+    route = route_key(world.zone_id, world.record_name)
+    execution = "arn:aws:states:us-east-1:123456789012:execution:shop-canary-canary:green-ecs-svc-1"
+    assert table.acquire(route, "green-ecs-svc-1", execution, "2026-11-30T10:00:00+00:00") is None
+    moved = world.parameters(**{**PARAMETERS, "RecordName": "api.example.com"})
+
+    reason = failed_deploy(aws, moved, "shop-canary")
+
+    assert "HostedZoneId/RecordName: deployment green-ecs-svc-1 is running on shop.example.com" in reason
+    assert "Wait for it to finish, or stop it (weightshift abort), then deploy again" in reason
+    assert status(aws, "shop-canary") == "UPDATE_ROLLBACK_COMPLETE"
+    variables = aws["lambda"].get_function_configuration(FunctionName=deployed.trigger_function)["Environment"]
+    assert variables["Variables"]["RECORD_NAME"] == world.record_name
+    table.release(route, execution)
+    assert stack.deploy(aws, moved, stack_name="shop-canary").status == "UPDATE_COMPLETE"
