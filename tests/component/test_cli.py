@@ -28,7 +28,7 @@ from weightshift_cli.errors import CliError
 from weightshift_cli.main import app
 from weightshift_emulator import cfn_patches, lambda_async, patches, stack
 from weightshift_emulator.server import Emulator
-from weightshift_emulator.world import Surroundings, task_event, weights
+from weightshift_emulator.world import Surroundings, set_weighted_pair, task_event, weights
 
 from tests.served import served_stack
 
@@ -559,3 +559,39 @@ def test_no_credentials_and_unknown_profile(env: Env) -> None:
     only_the_variable = {**nothing, "AWS_ENDPOINT_URL": env.emulator.endpoint_url, "AWS_DEFAULT_REGION": None}
     local = CliRunner().invoke(app, ["status"], env={"COLUMNS": "200", **only_the_variable})
     assert local.exit_code == 0, local.output
+
+
+def test_status_all_lists_every_weightshift_stack_of_the_region_and_nothing_else(env: Env) -> None:
+    """Many pairs, one stack each: ``status --all`` finds them with one DescribeStacks, shows each
+    one's live weights and deployments, and leaves out stacks that are not Weightshift's."""
+    set_weighted_pair(env.aws, env.world, blue=100, green=0)
+    env.aws["cloudformation"].create_stack(
+        StackName="not-weightshift",
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+    )
+    result = env.cli("status", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [s["stack"] for s in document["stacks"]] == [env.stack.stack_name]
+    (row,) = document["stacks"]
+    assert row["recordName"] == env.world.record_name
+    assert row["weights"] == weights(env.aws, env.world) == {"blue": 100, "green": 0}
+    text = env.cli("status", "--all")
+    assert text.exit_code == 0, text.output
+    assert "Weightshift stacks in us-east-1" in text.stdout
+    assert env.stack.stack_name in text.stdout
+    assert "not-weightshift" not in text.stdout
+
+
+def test_dashboard_gives_the_stacks_dashboard_and_its_alarms(env: Env) -> None:
+    result = env.cli("dashboard", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["dashboardUrl"] == env.stack.outputs["DashboardUrl"]
+    assert document["dashboardUrl"].endswith(f"#dashboards:name={env.stack.stack_name}-weightshift")
+    for suffix in ("rolled-back", "deployment-stuck", "trigger-ignoring-events", "green-5xx-vs-blue"):
+        assert f"{env.stack.stack_name}-{suffix}" in document["alarms"], document["alarms"]
+    text = env.cli("dashboard")
+    assert text.exit_code == 0
+    assert "dashboard: https://" in text.stdout
+    assert f"{env.stack.stack_name}-rolled-back" in text.stdout

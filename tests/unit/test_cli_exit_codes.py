@@ -180,6 +180,18 @@ def status_success(mp: pytest.MonkeyPatch) -> list[str]:
     return ["status"]
 
 
+def dashboard_success(mp: pytest.MonkeyPatch) -> list[str]:
+    fake = _ports(mp)
+    fake.stack.outputs = {"DashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home#dashboards:name=x"}
+    mp.setattr(ops, "stack_alarms", lambda ports: {"weightshift-rolled-back": "OK"})
+    return ["dashboard"]
+
+
+def dashboard_error(mp: pytest.MonkeyPatch) -> list[str]:
+    _ports(mp)  # a stack without the output: deployed before the dashboard existed
+    return ["dashboard"]
+
+
 def history_success(mp: pytest.MonkeyPatch) -> list[str]:
     _ports(mp, FakePorts(records=[PROMOTED, ROLLED_BACK]))
     return ["history"]
@@ -301,6 +313,9 @@ SCENARIOS: dict[tuple[str, str], Setup] = {
     ("status", "success"): status_success,
     ("status", "usage"): bad_option("status"),
     ("status", "error"): unreachable("status"),
+    ("dashboard", "success"): dashboard_success,
+    ("dashboard", "usage"): bad_option("dashboard"),
+    ("dashboard", "error"): dashboard_error,
     ("history", "success"): history_success,
     ("history", "usage"): bad_option("history"),
     ("history", "error"): unreachable("history"),

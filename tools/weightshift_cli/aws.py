@@ -211,7 +211,25 @@ def load_stack(aws: Aws, name: str) -> Stack:
     live = [s for s in stacks if s.get("StackStatus") != "DELETE_COMPLETE"]
     if not live:
         raise CliError(f"no such stack: {name} (region {aws.region})")
-    stack = live[0]
+    return _stack_of(live[0], name)
+
+
+def weightshift_stacks(aws: Aws) -> list[Stack]:
+    """Every Weightshift stack of the region (those with its outputs and parameters), by name:
+    one paginated DescribeStacks, not one call per stack."""
+    found: list[Stack] = []
+    for page in aws.client("cloudformation").get_paginator("describe_stacks").paginate():
+        for description in page.get("Stacks", []):
+            if description.get("StackStatus") == "DELETE_COMPLETE":
+                continue
+            try:
+                found.append(_stack_of(description, str(description["StackName"])))
+            except CliError:  # not a Weightshift stack, or not finished creating
+                continue
+    return sorted(found, key=lambda s: s.name)
+
+
+def _stack_of(stack: dict[str, Any], name: str) -> Stack:
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {
         p["ParameterKey"]: _parameter_value(p["ParameterKey"], str(p.get("ParameterValue", "")))

@@ -77,10 +77,17 @@ EXIT_CODES: dict[str, Row] = {
         timeout=NEVER + "it waits for nothing",
     ),
     "status": Row(
-        success="the report, whatever the last deployment did",
+        success="the report, whatever the last deployment did (`--all`: a line per stack of the region)",
         rejected=NEVER + "it reports; it judges nothing",
         usage=_BAD_OPTION,
         error=_AWS,
+        timeout=NEVER + "it waits for nothing",
+    ),
+    "dashboard": Row(
+        success="the dashboard's URL and the state of the stack's alarms",
+        rejected=NEVER + "it reports; it judges nothing",
+        usage=_BAD_OPTION,
+        error=f"the stack has no DashboardUrl output (update it); {_AWS}",
         timeout=NEVER + "it waits for nothing",
     ),
     "history": Row(

@@ -32,7 +32,16 @@ from weightshift.models import Color
 from weightshift.settings import RouteConfig
 
 from weightshift_cli import ops, render, replay
-from weightshift_cli.aws import DEFAULT_STACK, STACK_ENV, Aws, AwsOptions, Ports, explain, load_stack
+from weightshift_cli.aws import (
+    DEFAULT_STACK,
+    STACK_ENV,
+    Aws,
+    AwsOptions,
+    Ports,
+    explain,
+    load_stack,
+    weightshift_stacks,
+)
 from weightshift_cli.errors import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -311,11 +320,21 @@ def plan(
 # --------------------------------------------------------------------- status
 @app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
 @one_line_errors
-def status(ctx: typer.Context, stack: StackOpt = None, json_out: JsonOpt = False) -> None:
+def status(
+    ctx: typer.Context,
+    stack: StackOpt = None,
+    json_out: JsonOpt = False,
+    all_stacks: Annotated[
+        bool, typer.Option("--all", help="Every Weightshift stack of the region, a line each (ignores --stack).")
+    ] = False,
+) -> None:
     """What traffic does now, the running and the last deployment, and the reason for any failure.
 
     After a release that did not go out, which service still runs its task definition, and what to do.
     """
+    if all_stacks:
+        _status_of_every_stack(ctx, json_out)
+        return
     ports = _ports(ctx, stack)
     config = ports.stack.config
     route_problem = None
@@ -366,6 +385,38 @@ def status(ctx: typer.Context, stack: StackOpt = None, json_out: JsonOpt = False
     if idle:
         console.print()
         console.print(render.idle_note(idle, *_commands(ports)), soft_wrap=True)
+
+
+def _status_of_every_stack(ctx: typer.Context, json_out: bool) -> None:
+    """``status --all``: each Weightshift stack of the region with its live weights, its running
+    deployment and its last one; a stack that cannot be read says why in its row."""
+    options = ctx.obj if isinstance(ctx.obj, AwsOptions) else AwsOptions()
+    aws = Aws(options)
+    rows = [ops.stack_summary(Ports(aws, found)) for found in weightshift_stacks(aws)]
+    if json_out:
+        render.print_json({"region": aws.region, "stacks": rows})
+        return
+    render.stdout().print(render.stacks_table(rows, aws.region))
+
+
+# ------------------------------------------------------------------ dashboard
+@app.command(context_settings=TAKES_OLD_STACK_ARGUMENT)
+@one_line_errors
+def dashboard(ctx: typer.Context, stack: StackOpt = None, json_out: JsonOpt = False) -> None:
+    """The stack's CloudWatch dashboard (its URL) and the state of the stack's alarms."""
+    ports = _ports(ctx, stack)
+    url = ports.stack.outputs.get("DashboardUrl")
+    if not url:
+        raise CliError(
+            f"stack {ports.stack.name} has no DashboardUrl output: it predates the dashboard; update it with sam deploy"
+        )
+    alarms = ops.stack_alarms(ports)
+    if json_out:
+        render.print_json({"stack": ports.stack.name, "dashboardUrl": url, "alarms": alarms})
+        return
+    console = render.stdout()
+    console.print(Text.assemble(("dashboard: ", "bold"), url), soft_wrap=True)
+    console.print(render.alarms_table(alarms))
 
 
 # -------------------------------------------------------------------- history

@@ -16,7 +16,7 @@ from itertools import pairwise
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from weightshift.errors import InvalidPlan
+from weightshift.errors import InvalidPlan, WeightshiftError
 from weightshift.models import Color, Plan, Weights
 from weightshift.plan import (
     HISTORY_BUDGET,
@@ -100,6 +100,39 @@ def for_output(record: dict[str, Any] | None) -> dict[str, Any] | None:
     if "plan" in out:
         out["plan"] = plan_of(record) or out["plan"]
     return out
+
+
+def stack_summary(ports: Ports) -> dict[str, Any]:
+    """One line of ``status --all``: the stack, its record, the weights live now, the running
+    deployment and the last one. A stack that cannot be read says why instead."""
+    config = ports.stack.config
+    row: dict[str, Any] = {"stack": ports.stack.name, "recordName": config.record_name, "status": ports.stack.status}
+    try:
+        pair = ports.pair()
+        running, last = active_deployment(ports), last_finished(ports)
+    except (ClientError, BotoCoreError, WeightshiftError) as exc:
+        return {**row, "error": str(exc).splitlines()[0]}
+    row["weights"] = pair.weights.dump() if pair else None
+    row["running"] = _brief(running)
+    row["last"] = _brief(last)
+    return row
+
+
+def _brief(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    keys = ("deploymentId", "targetColor", "status", "step", "error", "finishedAt", "updatedAt")
+    return {k: record[k] for k in keys if record.get(k) is not None}
+
+
+def stack_alarms(ports: Ports) -> dict[str, str]:
+    """The state of each alarm the stack owns (their names start with the stack's name)."""
+    found: dict[str, str] = {}
+    paginator = ports.aws.client("cloudwatch").get_paginator("describe_alarms")
+    for page in paginator.paginate(AlarmNamePrefix=f"{ports.stack.name}-", AlarmTypes=["MetricAlarm"]):
+        for alarm in page.get("MetricAlarms", []):
+            found[str(alarm["AlarmName"])] = str(alarm["StateValue"])
+    return dict(sorted(found.items()))
 
 
 def exit_code_for(record: dict[str, Any]) -> int:

@@ -403,3 +403,55 @@ def outcome(record: dict[str, Any]) -> Text:
         text.append("\n  traffic restored to ")
         text.append_text(weights_text(restored))
     return text
+
+
+def stacks_table(rows: list[dict[str, Any]], region: str) -> RenderableType:
+    """``status --all``: a line per Weightshift stack of the region."""
+    table = Table(title=f"Weightshift stacks in {region}", title_justify="left")
+    for column in ("stack", "record", "live now", "running", "last deployment"):
+        table.add_column(column)
+    if not rows:
+        return Text(f"No Weightshift stack in {region}.", style="dim")
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["stack"], row["recordName"], Text(f"cannot read: {row['error']}", style="red"), "", "")
+            continue
+        weights = Weights.model_validate(row["weights"]) if row.get("weights") else None
+        running, last = row.get("running"), row.get("last")
+        table.add_row(
+            row["stack"],
+            row["recordName"],
+            weights_text(weights) if weights else Text("no pair yet", style="dim"),
+            _brief_text(running, with_step=True),
+            _brief_text(last, with_step=False),
+        )
+    return table
+
+
+def _brief_text(record: dict[str, Any] | None, *, with_step: bool) -> Text:
+    if not record:
+        return Text("-", style="dim")
+    text = Text.assemble(color_text(record.get("targetColor")), f" {str(record.get('status', '')).lower()}")
+    if with_step and record.get("step"):
+        text.append(f" at step {record['step']}")
+    if record.get("error"):
+        text.append(f" ({record['error']})", style="red")
+    when = record.get("finishedAt") or record.get("updatedAt")
+    if when and not with_step:
+        text.append(f" {str(when)[:16]}", style="dim")
+    return text
+
+
+ALARM_STYLE = {"ALARM": "bold red", "OK": "green", "INSUFFICIENT_DATA": "dim"}
+
+
+def alarms_table(alarms: dict[str, str]) -> RenderableType:
+    """The stack's alarms and their states (``weightshift dashboard``)."""
+    if not alarms:
+        return Text("The stack has no alarms (or they are not readable).", style="dim")
+    table = Table(title="Alarms of the stack", title_justify="left")
+    table.add_column("alarm")
+    table.add_column("state")
+    for name, state in alarms.items():
+        table.add_row(name, Text(state, style=ALARM_STYLE.get(state, "")))
+    return table
