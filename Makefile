@@ -93,7 +93,7 @@ workflow: $(STAMP) ## the real ASL in moto's engine with the real handlers
 	$(BIN)/python -m pytest -q tests/workflow
 
 bench: $(STAMP) ## cost and speed figures
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py && $(BIN)/python benchmarks/coldstart.py
 
 build: $(STAMP) ## sam build (functions built for arm64 / Python 3.13 with pip, no Docker)
 	$(BIN)/sam build
