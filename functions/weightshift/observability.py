@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -90,3 +91,20 @@ tracer = LazyTracer(service="weightshift")
 if os.environ.get("LAMBDA_TASK_ROOT"):  # in Lambda: made now, during INIT (module docstring)
     tracer.make()
 metrics = Metrics(namespace="Weightshift", service="weightshift")
+
+
+def stack_dimension() -> None:
+    """Every metric of this invocation carries the stack's name (the template's STACK_NAME):
+    two stacks in one account never mix, and the stack's alarms and dashboard read its own."""
+    metrics.add_dimension(name="stack", value=os.environ.get("STACK_NAME") or "unknown")
+
+
+def weight_shares(weights: Mapping[str, Any] | None) -> None:
+    """Each side's share of the pair (%) after a weight change: the dashboard's weights over time."""
+    if not weights:
+        return
+    blue, green = int(weights.get("blue", 0)), int(weights.get("green", 0))
+    if blue + green <= 0:
+        return
+    metrics.add_metric(name="BlueWeightShare", unit=MetricUnit.Percent, value=100 * blue / (blue + green))
+    metrics.add_metric(name="GreenWeightShare", unit=MetricUnit.Percent, value=100 * green / (blue + green))

@@ -182,3 +182,63 @@ def test_a_claim_removed_mid_canary_stops_the_next_step_and_fails_back(canary: C
     # Step 1 (5%) was the last forward batch; then only the fail back to 100/0.
     assert canary.r53.weight_batches() == [{"blue": 95, "green": 5}, {"blue": 100, "green": 0}]
     assert canary.weights() == {"blue": 100, "green": 0}
+
+
+def _emitted(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The EMF documents the functions printed (what CloudWatch turns into metrics)."""
+    lines = capsys.readouterr().out.splitlines()
+    return [json.loads(raw) for raw in lines if raw.startswith('{"_aws"')]
+
+
+def _named(documents: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [d for d in documents if any(m["Name"] == name for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"])]
+
+
+def test_every_metric_carries_the_stack_and_feeds_its_alarms_and_dashboard(
+    canary: Canary, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12 §2: a canary failed back by its health check emits the weights of each change
+    (the dashboard's weights over time), the failed poll and the rollback, each with the
+    dimensions the stack's alarms watch (service and stack: two stacks never mix)."""
+    canary.set_pair(blue=100, green=0)
+    canary.on_step(2, lambda: patches.UNHEALTHY_CHECKS.add(canary.world.green_health_check))
+    capsys.readouterr()
+    result = canary.run(canary.plan())
+    assert result["status"] == "FAILED"
+    documents = _emitted(capsys)
+    stack_name = canary.installed.env("GateFunction")["STACK_NAME"]
+    assert documents
+    for document in documents:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert sorted(directive["Dimensions"][0]) == ["service", "stack"], document
+        assert document["stack"] == stack_name
+    greens = [v for d in _named(documents, "GreenWeightShare") for v in _values(d["GreenWeightShare"])]
+    assert greens[0] == 5.0  # the first step of 5,25,50,100
+    assert greens[-1] == 0.0  # the fail back put it all back on blue
+    assert _named(documents, "HealthPollFailed")
+    resources = yaml_parse(TEMPLATE.read_text())["Resources"]
+    for alarm, metric in (("RollbackAlarm", "DeploymentRolledBack"),):
+        props = resources[alarm]["Properties"]
+        assert props["MetricName"] == metric
+        assert sorted(d["Name"] for d in props["Dimensions"]) == ["service", "stack"]
+        assert _named(documents, metric), metric
+
+
+def _values(value: Any) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
+
+
+def test_an_event_of_another_cluster_is_counted_for_the_misconfiguration_alarm(
+    canary: Canary, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from weightshift_emulator.world import task_event
+
+    event = task_event(canary.world, "green", "3fe1d2c3b4a59687", "ecs-svc/9301", version=3)
+    event["detail"]["clusterArn"] = event["detail"]["clusterArn"].replace(":cluster/shop", ":cluster/other")
+    capsys.readouterr()
+    outcome = canary.invoke("TriggerFunction", event)
+    assert (outcome["decision"], outcome["reason"]) == ("ignored", "foreign-cluster")
+    (document,) = _named(_emitted(capsys), "EventIgnoredForConfiguration")
+    props = yaml_parse(TEMPLATE.read_text())["Resources"]["TriggerMisconfiguredAlarm"]["Properties"]
+    assert props["MetricName"] == "EventIgnoredForConfiguration"
+    assert document["stack"] == canary.installed.env("TriggerFunction")["STACK_NAME"]

@@ -8,13 +8,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from weightshift import clock, workflow
 from weightshift.handlers._wiring import ports, route_config
-from weightshift.observability import logger, metrics, tracer
+from weightshift.observability import logger, metrics, stack_dimension, tracer, weight_shares
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    stack_dimension()
     detail = event.get("detail") if isinstance(event, dict) else None
     if not isinstance(detail, dict):
         logger.warning("not a Step Functions Execution Status Change event; ignored")
@@ -28,4 +29,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="DeploymentRolledBack", unit=MetricUnit.Count, value=1)
         latency = (clock.now() - started).total_seconds() * 1000
         metrics.add_metric(name="FailbackLatency", unit=MetricUnit.Milliseconds, value=latency)
+        weight_shares(result.get("restoredWeights"))
     return result

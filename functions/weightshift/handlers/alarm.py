@@ -15,7 +15,7 @@ from weightshift.adapters.aws import client
 from weightshift.adapters.deployments import Deployments
 from weightshift.adapters.stepfunctions import StepFunctions
 from weightshift.handlers._wiring import route_config
-from weightshift.observability import logger, metrics, tracer
+from weightshift.observability import logger, metrics, stack_dimension, tracer
 from weightshift.settings import load_resources
 
 
@@ -40,6 +40,7 @@ class AlarmStateChange(EventBridgeModel):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    stack_dimension()
     try:
         parsed = parse(event=event, model=AlarmStateChange)
     except ValidationError as exc:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from weightshift import workflow
 from weightshift.handlers._wiring import ports, task_input
-from weightshift.observability import logger, metrics, tracer
+from weightshift.observability import logger, metrics, stack_dimension, tracer, weight_shares
 
 ACTIONS = {
     "promote": (workflow.promote, "DeploymentPromoted"),
@@ -21,7 +21,13 @@ ACTIONS = {
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    stack_dimension()
     action, metric = ACTIONS[str(event.get("action"))]
-    result = action(task_input(event), ports())
+    inp = task_input(event)
+    result = action(inp, ports())
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if metric == "DeploymentPromoted":  # the target carries all the traffic now
+        weight_shares({inp.plan.target.color: 1, inp.plan.live.color: 0})
+    else:
+        weight_shares(result.get("restoredWeights"))
     return result
