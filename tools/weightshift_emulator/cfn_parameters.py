@@ -134,7 +134,8 @@ import moto.route53.models as r53_models
 from moto.cloudformation.exceptions import ValidationError
 from moto.moto_api._internal import mock_random
 from moto.utilities.id_generator import moto_id
-from samtranslator.yaml_helper import yaml_parse
+
+from weightshift_emulator.install import parse_template
 
 # ------------------------------------------------------------------ messages
 NOT_DECLARED = "Parameters: [{names}] do not exist in the template"
@@ -176,7 +177,7 @@ def declared_parameters(template: Any) -> dict[str, dict[str, Any]]:
         try:
             body = json.loads(text)
         except ValueError:
-            body = yaml_parse(text)  # YAML with the short forms (!Ref...), as SAM and CloudFormation read it
+            body = parse_template(text)  # YAML with the short forms (!Ref...), as SAM and CloudFormation read it
     section = body.get("Parameters") if isinstance(body, dict) else None
     return {str(k): v for k, v in section.items() if isinstance(v, dict)} if isinstance(section, dict) else {}
 

@@ -128,10 +128,10 @@ from moto.cloudformation.parsing import ResourceMap
 from moto.core.responses import ActionResult
 from moto.s3.models import s3_backends
 from samtranslator.model.exceptions import InvalidDocumentException
-from samtranslator.yaml_helper import yaml_parse
 
 from weightshift_emulator import cfn_custom
 from weightshift_emulator.cfn_parameters import as_text, declared_parameters
+from weightshift_emulator.install import parse_template
 from weightshift_emulator.stack import to_cloudformation
 
 LOG = logging.getLogger("weightshift_emulator")
@@ -195,7 +195,7 @@ def parse(template: Any) -> dict[str, Any] | None:
         except ValueError:
             pass
     try:
-        body = yaml_parse(text)
+        body = parse_template(text)
     except Exception:  # noqa: BLE001 - not a template: moto answers for it
         return None
     return body if isinstance(body, dict) else None

@@ -79,8 +79,8 @@ from botocore.exceptions import ClientError
 from moto.cloudformation.parsing import NULL_MODELS, get_model_map
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
 
+from weightshift_emulator.install import parse_template
 from weightshift_emulator.world import ROOT
 
 ARTIFACT_BUCKET = "weightshift-artifacts"
@@ -130,7 +130,7 @@ class _BundledPolicies:
 
 def load_template(path: Path | None = None) -> dict[str, Any]:
     """The SAM template, with ``!Ref``/``!GetAtt``/``!Sub`` read as SAM reads them."""
-    return dict(yaml_parse((path or ROOT / "template.yaml").read_text()))
+    return dict(parse_template((path or ROOT / "template.yaml").read_text()))
 
 
 def zip_code(code_dir: Path) -> bytes:
