@@ -7,8 +7,9 @@ nothing behind for the next module in the same process.
 
 from __future__ import annotations
 
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,3 +52,27 @@ def served_stack(
                 patches.INVOKE_ENVIRONMENT.pop(key, None)
             else:
                 patches.INVOKE_ENVIRONMENT[key] = value
+
+
+def alarm_at_step_2(env: Any, alarm: str) -> Callable[[str, Any], None]:
+    """An INVOKE_HOOK: the alarm fires as the canary shifts to step 2 (``env``: a test's deployed
+    stack, with ``stack.functions`` and ``aws``)."""
+    shift_function = env.stack.functions["ShiftFunction"]
+
+    def hook(function: str, event: Any) -> None:
+        state = event.get("state", {}) if isinstance(event, dict) else {}
+        if (
+            function == shift_function
+            and event.get("action") == "shift"
+            and state.get("shift", {}).get("stepIndex") == 1
+        ):
+            # From another thread, as CloudWatch would: its state-change event invokes the alarm
+            # listener, which must not run inside this (Shift) function's invocation.
+            threading.Thread(
+                target=lambda: env.aws["cloudwatch"].set_alarm_state(
+                    AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)"
+                ),
+                daemon=True,
+            ).start()
+
+    return hook

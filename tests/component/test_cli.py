@@ -30,7 +30,7 @@ from weightshift_emulator import cfn_patches, lambda_async, patches, stack
 from weightshift_emulator.server import Emulator
 from weightshift_emulator.world import Surroundings, set_weighted_pair, task_event, weights
 
-from tests.served import served_stack
+from tests.served import alarm_at_step_2, served_stack
 
 # 3 steps of 2 polls each (a 60 s bake at 30 s polls): short canaries, real shape.
 PARAMETERS = {"Schedule": "10,50,100", "StepIntervalSeconds": "60", "HealthPollSeconds": "30"}
@@ -157,29 +157,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def alarm_at_step_2(env: Env, alarm: str) -> Callable[[str, Any], None]:
-    """An INVOKE_HOOK: the alarm fires as the canary shifts to step 2."""
-    shift_function = env.stack.functions["ShiftFunction"]
-
-    def hook(function: str, event: Any) -> None:
-        state = event.get("state", {}) if isinstance(event, dict) else {}
-        if (
-            function == shift_function
-            and event.get("action") == "shift"
-            and state.get("shift", {}).get("stepIndex") == 1
-        ):
-            # From another thread, as CloudWatch would: its state-change event invokes the alarm
-            # listener, which must not run inside this (Shift) function's invocation.
-            threading.Thread(
-                target=lambda: env.aws["cloudwatch"].set_alarm_state(
-                    AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)"
-                ),
-                daemon=True,
-            ).start()
-
-    return hook
 
 
 # ---------------------------------------------------------------------- plan

@@ -43,7 +43,7 @@ from weightshift_cli.main import app
 from weightshift_emulator import cfn_patches, patches
 from weightshift_emulator.world import ACCOUNT, REGION, task_event, weights
 
-from tests.served import served_stack
+from tests.served import alarm_at_step_2, served_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -465,27 +465,6 @@ def ecs_starts_the_new_tasks(env: Env, color: str) -> threading.Thread:
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
     return sender
-
-
-def alarm_at_step_2(env: Env, alarm: str) -> Callable[[str, Any], None]:
-    """An INVOKE_HOOK: the alarm fires as the canary shifts to step 2 (from another thread, as CloudWatch would)."""
-    shift_function = env.stack.functions["ShiftFunction"]
-
-    def hook(function: str, event: Any) -> None:
-        state = event.get("state", {}) if isinstance(event, dict) else {}
-        if (
-            function == shift_function
-            and event.get("action") == "shift"
-            and state.get("shift", {}).get("stepIndex") == 1
-        ):
-            threading.Thread(
-                target=lambda: env.aws["cloudwatch"].set_alarm_state(
-                    AlarmName=alarm, StateValue="ALARM", StateReason="5xx (test)"
-                ),
-                daemon=True,
-            ).start()
-
-    return hook
 
 
 def settle(env: Env) -> None:

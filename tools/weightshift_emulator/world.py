@@ -7,6 +7,7 @@ health check per side. Used by the tests and by ``make demo``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto.moto_api._internal import mock_random
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,8 +115,19 @@ class Clients(dict[str, Any]):
         return made
 
 
+@functools.cache
+def _models() -> Any:
+    """botocore's model loader, shared by every session this process makes: each service's
+    model (megabytes of JSON) is parsed once, not once per test (the CLI does the same)."""
+    return botocore.loaders.create_loader()
+
+
 def clients(endpoint_url: str | None = None, session: boto3.Session | None = None) -> dict[str, Any]:
-    return Clients(session or boto3.Session(region_name=REGION), endpoint_url)
+    if session is None:
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _models())
+        session = boto3.Session(botocore_session=core, region_name=REGION)
+    return Clients(session, endpoint_url)
 
 
 def seed_ids(c: dict[str, Any], seed: int) -> None:
