@@ -92,14 +92,7 @@ def settle(env: Env, timeout: float = 20) -> None:
 
 def set_weights(env: Env, blue: int, green: int) -> None:
     """The weighted pair as the user has it: alias A records to the two ALBs."""
-    aws, world = env.aws, env.world
-    changes = []
-    for color, weight, arn in (("blue", blue, world.blue_lb_arn), ("green", green, world.green_lb_arn)):
-        lb = aws["elbv2"].describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
-        target = {"HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": True}
-        record = {"Name": world.record_name + ".", "Type": "A", "SetIdentifier": color, "Weight": weight}
-        changes.append({"Action": "UPSERT", "ResourceRecordSet": {**record, "AliasTarget": target}})
-    aws["route53"].change_resource_record_sets(HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes})
+    set_weighted_pair(env.aws, env.world, blue=blue, green=green)
 
 
 def new_deployment() -> str:

@@ -41,7 +41,7 @@ from weightshift.adapters.deployments import TERMINAL, Deployments
 from weightshift.models import route_key
 from weightshift_cli.main import app
 from weightshift_emulator import cfn_patches, patches
-from weightshift_emulator.world import ACCOUNT, REGION, task_event, weights
+from weightshift_emulator.world import ACCOUNT, REGION, set_weighted_pair, task_event, weights
 
 from tests.served import alarm_at_step_2, served_stack
 
@@ -409,14 +409,8 @@ def env() -> Iterator[Env]:
 
 
 def set_weights(env: Env, blue: int, green: int) -> None:
-    aws, world = env.aws, env.world
-    changes = []
-    for color, weight, arn in (("blue", blue, world.blue_lb_arn), ("green", green, world.green_lb_arn)):
-        lb = aws["elbv2"].describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
-        target = {"HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": True}
-        record = {"Name": world.record_name + ".", "Type": "A", "SetIdentifier": color, "Weight": weight}
-        changes.append({"Action": "UPSERT", "ResourceRecordSet": {**record, "AliasTarget": target}})
-    aws["route53"].change_resource_record_sets(HostedZoneId=world.zone_id, ChangeBatch={"Changes": changes})
+    """The weighted pair as the user has it: alias A records to the two ALBs."""
+    set_weighted_pair(env.aws, env.world, blue=blue, green=green)
 
 
 def with_roles_and_tags(env: Env, color: str) -> None:
