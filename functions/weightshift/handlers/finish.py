@@ -26,8 +26,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inp = task_input(event)
     result = action(inp, ports())
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
-    if metric == "DeploymentPromoted":  # the target carries all the traffic now
-        weight_shares({inp.plan.target.color: 1, inp.plan.live.color: 0})
+    if (
+        metric == "DeploymentPromoted"
+    ):  # the target carries all the traffic now (read raw: a metric never fails a finish)
+        target = inp.state.get("target")
+        color = target.get("color") if isinstance(target, dict) else None
+        if color in ("blue", "green"):
+            weight_shares({str(color): 1, "green" if color == "blue" else "blue": 0})
     else:
         weight_shares(result.get("restoredWeights"))
     return result
