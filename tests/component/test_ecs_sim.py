@@ -519,7 +519,9 @@ def test_weightshift_release_promotes_against_the_emulator_server_without_faked_
     patches.INVOKE_ENVIRONMENT.update(quiet)
     cfn_patches.install()
     cfn_patches.reset()
-    emulator = start_emulator(ecs_scale=0.004)
+    # 125x the wall clock: every state's processing costs simulated time too, and at 250x a
+    # loaded machine let a step's processing eat the deadline's slack (DeadlineExceeded at 100%).
+    emulator = start_emulator(ecs_scale=0.008)
     try:
         aws = emulator.clients()
         world = build_surroundings(aws)  # its services' tasks are adopted by the running simulation
