@@ -139,16 +139,21 @@ class CloudWatch:
             return f"{error_code(exc)}: {exc.response.get('Error', {}).get('Message', '')}"
         return None
 
-    def _newest(self, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, float]:
-        """The newest value of each returned query that has one."""
+    def _newest(
+        self, queries: list[dict[str, Any]], start: datetime, end: datetime, client: Any = None, where: str = ""
+    ) -> dict[str, float]:
+        """The newest value of each returned query that has one. A query CloudWatch could not
+        answer (StatusCode InternalError) is an unavailable signal, never "no data"."""
         try:
-            resp = self._cw.get_metric_data(
+            resp = (client or self._cw).get_metric_data(
                 MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampDescending"
             )
         except ClientError as exc:
-            raise SignalUnavailable(f"CloudWatch GetMetricData: {error_code(exc)}: {exc}") from exc
+            raise SignalUnavailable(f"CloudWatch GetMetricData{where}: {error_code(exc)}: {exc}") from exc
         newest: dict[str, float] = {}
         for result in resp.get("MetricDataResults", []):
+            if result.get("StatusCode") == "InternalError":
+                raise SignalUnavailable(f"CloudWatch GetMetricData{where}: InternalError for query {result['Id']}")
             points = sorted(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
             if points:
                 newest[result["Id"]] = float(points[-1][1])
@@ -185,21 +190,10 @@ class CloudWatch:
             "ReturnData": True,
         }
         start = now - timedelta(seconds=HEALTH_CHECK_WINDOW_SECONDS)
-        try:
-            resp = self._r53_cw.get_metric_data(
-                MetricDataQueries=[query], StartTime=start, EndTime=now, ScanBy="TimestampDescending"
-            )
-        except ClientError as exc:
-            raise SignalUnavailable(f"CloudWatch GetMetricData (us-east-1): {error_code(exc)}") from exc
-        points: dict[datetime, float] = {}
-        for result in resp.get("MetricDataResults", []):
-            if result.get("StatusCode") == "InternalError":
-                raise SignalUnavailable(f"CloudWatch GetMetricData (us-east-1): InternalError for {health_check_id}")
-            points.update(zip(result.get("Timestamps", []), result.get("Values", []), strict=False))
-        if not points:
+        percent = self._newest([query], start, now, client=self._r53_cw, where=f" ({ROUTE53_METRICS_REGION})")
+        if "healthy" not in percent:
             return None
-        percent = float(points[max(points)])
-        return min(max(percent / 100.0, 0.0), 1.0)
+        return min(max(percent["healthy"] / 100.0, 0.0), 1.0)
 
 
 def _with_period(queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
