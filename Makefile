@@ -22,10 +22,12 @@ help: ## list the targets
 
 # Installs go through uv (pip's resolver, in Rust): on a fresh machine it installs the ~150
 # packages in about 10 s where pip took over a minute, which is most of `make test`'s set-up.
-$(STAMP): pyproject.toml
+# functions/requirements.txt constrains the install: the tests run the boto3, botocore, Powertools
+# and pydantic that the Lambda package ships, not whatever is newest that day.
+$(STAMP): pyproject.toml functions/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[tools,dev]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[tools,dev]" -c functions/requirements.txt
 	touch $(STAMP)
 
 $(ASL_VALIDATOR):

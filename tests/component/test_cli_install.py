@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,16 @@ def test_the_cli_dependencies_are_the_base_ones_and_never_reach_lambda() -> None
     assert "typer" not in lambda_requirements
     assert "rich" not in lambda_requirements
     assert "requirements.txt" in (ROOT / "functions" / "Makefile").read_text()
+
+
+def test_the_tests_run_the_versions_the_functions_ship() -> None:
+    """Every pin of functions/requirements.txt is what the test venv has (the Makefile installs the
+    venv with that file as constraints): the handlers are tested with the libraries they ship with."""
+    pins = [
+        line.split("==")
+        for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    ]
+    assert {name.split("[")[0] for name, _ in pins} >= {"aws-lambda-powertools", "boto3", "botocore", "pydantic"}
+    for name, pinned in pins:
+        assert version(name.split("[")[0]) == pinned.strip(), name
