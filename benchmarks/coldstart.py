@@ -1,33 +1,39 @@
 """Cold start: what importing each handler costs, against a bare ``import boto3`` (issue 12).
 
-Each sample is a fresh interpreter, timed from outside (the wall time of
+Each sample is a fresh interpreter, timed from outside (the CPU time, user and system, of
 ``python -c "import weightshift.handlers.<name>"``), so it counts what a new Lambda
 execution environment pays to load the module: interpreter start-up, boto3 and
-everything the handler pulls in. The baseline is ``python -c "import boto3"``, the
+everything the handler pulls in. CPU time, not wall time: on a shared machine the wall
+time of the same import moved by a third between runs, which hid any change smaller.
+The baseline is ``python -c "import boto3"``, the
 least any of our functions could load. Samples alternate between the baseline and
 the handlers so that a busy machine slows both alike; the figure is the median of
 ROUNDS rounds.
 
 What is imported is what a function ships, not the dev venv: functions/requirements.txt
-is installed for this machine's Python into .tools/coldstart-deps/<hash> (once per content
-of the file), and every sample runs ``python -S`` with only that directory and a copy of
-functions/weightshift on its path. The dev venv also holds awscrt and pyOpenSSL, which
-botocore imports when it finds them: they made the baseline 40% slower and every ratio
-look better than a function's. Both the copy and the dependencies are compiled to
-bytecode first, as the build does for Lambda (functions/Makefile), and
-PYTHONDONTWRITEBYTECODE is dropped: a handler compiled from source at every sample
-against a compiled boto3 was another unfair comparison.
+is installed for the Python the build compiles with (functions/Makefile's Python 3.13,
+as Lambda runs python3.13; this Python when there is none) into
+.tools/coldstart-deps/<hash>, once per content of the file, and every sample runs
+``python -S`` with only that directory and a copy of functions/weightshift on its path.
+The dev venv also holds awscrt and pyOpenSSL, which botocore imports when it finds them:
+they made the baseline about 40% slower and every ratio look better than a function's.
+Both the copy and the dependencies are compiled to bytecode first, as the build does for
+Lambda, and the samples write none (PYTHONDONTWRITEBYTECODE, as /var/task is read-only).
+The old bench ran with the shell's PYTHONDONTWRITEBYTECODE=1 and no bytecode for our
+code, so every sample compiled the handler from source against a compiled boto3.
 
 Two environments:
 
 - ``local``: tracing off (POWERTOOLS_TRACE_DISABLED), as the tests import the handlers;
 - ``lambda``: what the function's environment says (LAMBDA_TASK_ROOT set, tracing
   on, the template's Powertools variables), so that the X-Ray SDK and Powertools take
-  their Lambda paths. It still runs this machine's Python, not the arm64 / Python 3.13
-  build, so read it as a ratio, not as Lambda's milliseconds.
+  their Lambda paths. It runs on this machine's CPU, not a Lambda's arm64 share of one,
+  so read it as a ratio, not as Lambda's milliseconds.
 
-``python benchmarks/coldstart.py [--rounds N] [--env local|lambda|both] [--functions DIR] [handler ...]``
-(``--functions``: another checkout's functions/, such as a ``git worktree`` of main, to compare.)
+``python benchmarks/coldstart.py [--rounds N] [--env local|lambda|both] [--compare DIR] [--python PATH]
+[handler ...]``
+(``--compare DIR``: another checkout's functions/, such as a ``git worktree`` of an older commit,
+measured in the same rounds, its rows marked ``before:``.)
 """
 
 from __future__ import annotations
@@ -35,12 +41,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,9 +107,9 @@ def compile_tree(python: str, tree: Path) -> None:
     subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(tree)], stdout=subprocess.DEVNULL, check=True)  # noqa: S603
 
 
-def compiled_copy(functions: Path, scratch: str, python: str) -> Path:
+def compiled_copy(functions: Path, scratch: Path, python: str) -> Path:
     """functions/weightshift copied and compiled (no bytecode written into the checkout)."""
-    copy = Path(scratch) / "functions"
+    copy = scratch / "functions"
     shutil.copytree(functions / "weightshift", copy / "weightshift", ignore=shutil.ignore_patterns("__pycache__"))
     compile_tree(python, copy)
     return copy
@@ -141,22 +147,29 @@ def environment(kind: str, scratch: str, functions: Path, deps: Path) -> dict[st
 
 
 def sample(python: str, statement: str, env: dict[str, str]) -> float:
-    started = time.perf_counter()
+    """The CPU time (user + system) the fresh interpreter spent. Importing is CPU-bound once the
+    files are in the page cache, and on a shared machine the CPU time moves far less than the
+    wall time, which counts every moment a neighbour held the core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     # -S: no site, so neither the dev venv's packages nor the base interpreter's are reachable.
     subprocess.run([python, "-S", "-c", statement], env=env, check=True)  # noqa: S603 - our statements
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(python: str, statements: list[str], env: dict[str, str], rounds: int) -> dict[str, float]:
-    """Median wall time per statement; every round times each once, in turn, so a machine
-    that gets busier for a while slows the baseline and the handlers alike."""
-    for statement in statements:  # one untimed run each: files in the page cache
+Row = tuple[str, str, dict[str, str]]  # label, statement, environment
+
+
+def measure(python: str, rows: list[Row], rounds: int) -> dict[str, float]:
+    """Median CPU time per row; every round times each row once, in turn, so a machine that
+    gets busier for a while slows the baseline, the handlers and the compared checkout alike."""
+    for _, statement, env in rows:  # one untimed run each: files in the page cache
         sample(python, statement, env)
-    times: dict[str, list[float]] = {s: [] for s in statements}
+    times: dict[str, list[float]] = {label: [] for label, _, _ in rows}
     for _ in range(rounds):
-        for statement in statements:
-            times[statement].append(sample(python, statement, env))
-    return {s: statistics.median(t) for s, t in times.items()}
+        for label, statement, env in rows:
+            times[label].append(sample(python, statement, env))
+    return {label: statistics.median(t) for label, t in times.items()}
 
 
 def main() -> int:
@@ -164,33 +177,39 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--env", choices=("local", "lambda", "both"), default="both")
     parser.add_argument(
-        "--functions", type=Path, default=ROOT / "functions", help="the directory that holds weightshift/ (to compare)"
+        "--functions", type=Path, default=ROOT / "functions", help="the directory that holds weightshift/"
     )
+    parser.add_argument(
+        "--compare", type=Path, help="another checkout's functions/ (a git worktree), measured in the same rounds"
+    )
+    parser.add_argument("--python", help="the interpreter to import with (default: the build's Python 3.13)")
     parser.add_argument("handlers", nargs="*", default=HANDLERS)
     args = parser.parse_args()
-    python = interpreter(args.functions)
-    rows = [
-        BASELINE,
-        FLOOR,
-        *((f"import weightshift.handlers.{h}", f"import weightshift.handlers.{h}") for h in args.handlers),
-    ]
+    python = args.python or interpreter(ROOT / "functions")
+    checkouts = [("", args.functions), *([("before: ", args.compare)] if args.compare else [])]
     worst = 0.0
-    deps = shipped_dependencies(args.functions, python)
     with tempfile.TemporaryDirectory() as scratch:
-        functions = compiled_copy(args.functions, scratch, python)
+        trees = {
+            prefix: (shipped_dependencies(tree, python), compiled_copy(tree, Path(scratch) / str(i), python))
+            for i, (prefix, tree) in enumerate(checkouts)
+        }
         for kind in ("local", "lambda") if args.env == "both" else (args.env,):
-            medians = measure(
-                python, [statement for _, statement in rows], environment(kind, scratch, functions, deps), args.rounds
-            )
-            base = medians[BASELINE[1]]
-            print(f"cold start, {kind} environment, {python}: median of {args.rounds} fresh interpreters")
-            for label, statement in rows:
-                ratio = medians[statement] / base
+            envs = {prefix: environment(kind, scratch, functions, deps) for prefix, (deps, functions) in trees.items()}
+            rows: list[Row] = [(BASELINE[0], BASELINE[1], envs[""]), (FLOOR[0], FLOOR[1], envs[""])]
+            for handler in args.handlers:
+                for prefix, _ in checkouts:
+                    statement = f"import weightshift.handlers.{handler}"
+                    rows.append((prefix + statement, statement, envs[prefix]))
+            medians = measure(python, rows, args.rounds)
+            base = medians[BASELINE[0]]
+            print(f"cold start, {kind} environment, {python}: CPU time, median of {args.rounds} fresh interpreters")
+            for label, _, _ in rows:
+                ratio = medians[label] / base
                 flag = ""
                 if label.startswith("import weightshift"):
                     worst = max(worst, ratio)
                     flag = "" if ratio <= TARGET else f"  over {TARGET}x"
-                print(f"  {label:<48} {medians[statement] * 1000:6.0f} ms  {ratio:.2f}x{flag}")
+                print(f"  {label:<56} {medians[label] * 1000:6.0f} ms  {ratio:.2f}x{flag}")
     print(f"worst ratio {worst:.2f}x (target <= {TARGET}x)")
     return 0
 

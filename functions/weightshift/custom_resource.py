@@ -11,7 +11,7 @@ Why not crhelper (aws-cloudformation/custom-resource-helper): it answers with
 ``http.client.HTTPSConnection`` whatever the URL's scheme, and retries a failed PUT
 forever; its polling mode needs ``events:PutRule``/``lambda:AddPermission`` grants that
 least privilege forbids. The check is one short synchronous run, so the protocol is
-the 60 lines below: parse the request (Powertools' Parser, with the models of events.py), run the handler,
+the 60 lines below: parse the request with Powertools' Parser models, run the handler,
 answer once (a deadline answers FAILED before Lambda's timeout would leave CloudFormation
 waiting an hour), retry the PUT a few times, never twice.
 """
@@ -27,8 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import (
+    CloudFormationCustomResourceCreateModel,
+    CloudFormationCustomResourceDeleteModel,
+    CloudFormationCustomResourceUpdateModel,
+)
+from pydantic import BaseModel, Field
 
-from weightshift.events import CustomResourceEvent, CustomResourceRequest
 from weightshift.observability import logger
 
 MAX_BODY_BYTES = 4096
@@ -37,7 +42,19 @@ PUT_ATTEMPTS = 3
 PUT_TIMEOUT_SECONDS = 10
 
 
-Request = CustomResourceRequest
+class _Request(BaseModel):
+    request: (
+        CloudFormationCustomResourceCreateModel
+        | CloudFormationCustomResourceUpdateModel
+        | CloudFormationCustomResourceDeleteModel
+    ) = Field(discriminator="request_type")
+
+
+Request = (
+    CloudFormationCustomResourceCreateModel
+    | CloudFormationCustomResourceUpdateModel
+    | CloudFormationCustomResourceDeleteModel
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +129,8 @@ class _Once:
 
 
 def parse_request(event: dict[str, Any]) -> Request:
-    """The request, by its RequestType (events.CustomResourceEvent); ValidationError if it is not one."""
-    return parse(event={"request": event}, model=CustomResourceEvent).request
+    """The request, by its RequestType (Powertools' Parser models); ValidationError if it is not one."""
+    return parse(event={"request": event}, model=_Request).request
 
 
 def run(event: dict[str, Any], context: Any, handle: Callable[[Request], Outcome]) -> None:

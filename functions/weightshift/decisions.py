@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from weightshift.events import EcsTaskEvent
-from weightshift.models import Color, EcsDeployment, Weights
+from weightshift.models import Color, EcsDeployment, EcsTaskEvent, Weights
 from weightshift.plan import ecs_deployment_of
 from weightshift.settings import RouteConfig, StackScope
 

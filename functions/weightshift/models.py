@@ -1,4 +1,4 @@
-"""Typed shapes shared by every function: the plan, weights, results (inbound events: events.py).
+"""Typed shapes shared by every function: the ECS event, the plan, results.
 
 The plan is the workflow's whole input. It is self-contained: copying it into
 "New execution" in the Step Functions console re-runs the deployment.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -27,7 +28,31 @@ class Camel(BaseModel):
         return self.model_dump(by_alias=True, mode="json")
 
 
-# ---------------------------------------------------------------- ECS
+# ---------------------------------------------------------------- ECS event
+class EcsTaskDetail(BaseModel):
+    """The parts of an "ECS Task State Change" detail that Weightshift reads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # The upper bounds make junk that DynamoDB would refuse (a key over 2048 bytes, an
+    # item over 400 KB, a number over 38 digits) "malformed" here, instead of an error
+    # that EventBridge retries for a day. Real values are far shorter: a task ARN is
+    # about 100 ASCII characters (500 even in 4-byte UTF-8 keeps TASK#<arn> under 2048
+    # bytes), ``startedBy`` at most 128, and ``version`` is a 64-bit counter.
+    clusterArn: str = Field(min_length=1, max_length=2048)  # noqa: N815 - ECS's own field name
+    taskArn: str = Field(min_length=1, max_length=500)  # noqa: N815
+    taskDefinitionArn: str = Field(min_length=1, max_length=2048)  # noqa: N815
+    group: str = Field(min_length=1, max_length=2048)
+    lastStatus: str = Field(min_length=1)  # noqa: N815
+    version: int = Field(ge=0, le=2**63 - 1)
+    startedBy: str | None = Field(default=None, max_length=1024)  # noqa: N815
+    desiredStatus: str | None = None  # noqa: N815
+
+
+class EcsTaskEvent(EventBridgeModel):
+    detail: EcsTaskDetail
+
+
 @dataclass(frozen=True)
 class EcsDeployment:
     """One entry of an ECS service's ``deployments`` (DescribeServices)."""

@@ -27,8 +27,7 @@ from weightshift.decisions import (
     supersedes,
 )
 from weightshift.errors import InvalidPlan, RouteNotFound, SignalUnavailable
-from weightshift.events import EcsTaskEvent
-from weightshift.models import Plan
+from weightshift.models import EcsTaskEvent, Plan
 from weightshift.plan import build_plan, deployment_id_for
 from weightshift.ports import Dns, Executions, RecordStore, Services
 from weightshift.records import DeploymentRecord, Status

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from weightshift.events import EcsTaskEvent
+from weightshift.models import EcsTaskEvent
 from weightshift.settings import RouteConfig
 
 ROOT = Path(__file__).resolve().parents[2]

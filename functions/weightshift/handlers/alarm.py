@@ -7,16 +7,33 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
-from pydantic import ValidationError
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from weightshift import alarm_watch
 from weightshift.adapters.aws import client
 from weightshift.adapters.deployments import Deployments
 from weightshift.adapters.stepfunctions import StepFunctions
-from weightshift.events import AlarmStateChange
 from weightshift.handlers._wiring import route_config
 from weightshift.observability import logger, metrics, stack_dimension, tracer
 from weightshift.settings import load_resources
+
+
+class _AlarmState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    value: str
+    reason: str = ""
+    timestamp: str = ""
+
+
+class _AlarmDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    alarmName: str  # noqa: N815 - the event's own field name
+    state: _AlarmState
+
+
+class AlarmStateChange(EventBridgeModel):
+    detail: _AlarmDetail
 
 
 @logger.inject_lambda_context(clear_state=True)
