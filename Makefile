@@ -24,10 +24,15 @@ help: ## list the targets
 # packages in about 10 s where pip took over a minute, which is most of `make test`'s set-up.
 # functions/requirements.txt constrains the install: the tests run the boto3, botocore, Powertools
 # and pydantic that the Lambda package ships, not whatever is newest that day.
+# --compile-bytecode: uv writes no bytecode by default, and with PYTHONDONTWRITEBYTECODE set (as on
+# the CI machines) none is ever written, so every process (each test worker, sam, cfn-lint, checkov,
+# each CLI a test starts) compiled moto, botocore and the rest from source: about 4 s of the 10 s
+# of `sam validate`. Compiling once at install (about 20 s, on both cores) made make test's pytest
+# 365 s -> 317 s and `make validate` 27 s -> 12 s.
 $(STAMP): pyproject.toml functions/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[tools,dev]" -c functions/requirements.txt
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[tools,dev]" -c functions/requirements.txt
 	touch $(STAMP)
 
 $(ASL_VALIDATOR):
@@ -43,7 +48,7 @@ $(ACTIONLINT):
 $(CHECKOV): Makefile
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet uv
-	$(CHECKOV_VENV)/bin/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python "checkov==$(CHECKOV_VERSION)"
+	$(CHECKOV_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(CHECKOV_VENV)/bin/python "checkov==$(CHECKOV_VERSION)"
 	touch $(CHECKOV)
 
 emulator: $(STAMP) ## a local AWS on 127.0.0.1:4566 with the stack deployed, until Ctrl-C (EMULATOR_PORT=...)
