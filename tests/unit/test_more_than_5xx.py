@@ -7,10 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from weightshift import health
 from weightshift.configuration import Facts, health_problems
 from weightshift.errors import HealthGateFailed, InvalidPlan
-from weightshift.plan import authorize, estimate
+from weightshift.plan import authorize, estimate, observed_wait_polls
 from weightshift.settings import load_parameters
 
 from tests.fakes.world import World
@@ -259,3 +261,45 @@ def test_a_check_cloudwatch_refuses_fails_the_deploy_with_its_reason() -> None:
     assert health_problems(config, facts) == [
         "MetricChecks: check 'checkout-errors': CloudWatch refused its queries: ValidationError: bad expression"
     ]
+
+
+# ------------------------------------------------------------------ both waits at once
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=12, max_size=12))
+def test_waiting_for_data_and_for_the_clients_share_one_budget(polls: list[tuple[bool, bool]]) -> None:
+    """MinObservedShare and a noData "wait" check on one stack: whatever mix of missing data and
+    lagging clients each poll sees, a bake runs past its time by at most observed_wait_polls polls
+    in all (not that many for each), never ends while the check has no data, and the plan's
+    timeout covers the longest bake it can give."""
+    config = make_config(schedule="10,100", metric_checks=[CHECK], poll_seconds=60, min_observed_share=0.5)
+    world = World(config=config)
+    world.set_pair(blue=100, green=0)
+    plan = world.plan()
+    run = world.run(plan)
+    assert run.preflight()["busy"] is False
+    run.record_original()
+    run.shift()
+    bake_polls = 1  # one poll per bake: 60 s bakes at a 60 s poll
+    budget = observed_wait_polls(bake_polls)
+    ended = None
+    for count, (has_data, lagging) in enumerate(polls, start=1):
+        world.metrics.check_values["rate"] = 0.001 if has_data else None
+        # Step 1 intends 10% for the target: 1% lags (under half of it), 10% does not.
+        world.metrics.counts[GREEN_LB] = (10.0, 0.0) if lagging else (100.0, 0.0)
+        world.metrics.counts[BLUE_LB] = (990.0, 0.0) if lagging else (900.0, 0.0)
+        if count == bake_polls + budget and not has_data:  # the budget is spent: no data now fails
+            with pytest.raises(HealthGateFailed, match="still no data after the bake"):
+                run.gate()
+            ended = "failed"
+            break
+        result = run.gate()
+        assert result["polls"] == bake_polls
+        assert result["waitedForClients"] + result["waitedForData"] <= budget
+        if result["bakeDone"]:
+            assert has_data, "a bake ended while its check had no data"
+            assert count <= bake_polls + budget
+            ended = "baked"
+            break
+    assert ended is not None, "the bake neither ended nor failed within its budget"
+    longest_bake = (bake_polls + budget) * plan.poll_seconds
+    assert plan.timeout_seconds >= longest_bake * len(plan.steps)
