@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from weightshift.plan import alb_dimension
 from weightshift_emulator import alarms, simclock, traffic
 from weightshift_emulator.metric_math import Context, MetricMathError, evaluate, evaluate_all, parse
 from weightshift_emulator.world import Surroundings, set_weighted_pair
@@ -252,7 +253,7 @@ def test_get_metric_statistics_still_reads_a_distribution(aws: dict[str, Any]) -
 
 # ------------------------------------------------------------------ ALB data: percentiles and a math alarm
 def lb_dimension(arn: str) -> list[dict[str, str]]:
-    return [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/")[-1]}]
+    return [{"Name": "LoadBalancer", "Value": alb_dimension(arn)}]
 
 
 def alb_stat(qid: str, arn: str, name: str, statistic: str = "Sum") -> dict[str, Any]:
@@ -260,11 +261,18 @@ def alb_stat(qid: str, arn: str, name: str, statistic: str = "Sum") -> dict[str,
     return {"Id": qid, "MetricStat": {"Metric": metric, "Period": 60, "Stat": statistic}, "ReturnData": False}
 
 
-def test_target_response_time_percentiles_from_the_traffic(aws: dict[str, Any], world: Surroundings) -> None:
+def green_serving_badly(aws: dict[str, Any], world: Surroundings) -> simclock.SimClock:
+    """The pair split 50/50, 500 clients on a clock at 100x, and green serving badly
+    (traffic.BAD: errors, and a mean response time of 0.4 s)."""
     set_weighted_pair(aws, world, blue=50, green=50)
     clock = simclock.for_surroundings(world, start=START, rate=100.0, clients=500)
     assert clock.traffic is not None
-    clock.traffic.set_quality("green", traffic.BAD)  # mean 0.4 s
+    clock.traffic.set_quality("green", traffic.BAD)
+    return clock
+
+
+def test_target_response_time_percentiles_from_the_traffic(aws: dict[str, Any], world: Surroundings) -> None:
+    clock = green_serving_badly(aws, world)
     clock.step(60 * 4)
     queries = [
         {**alb_stat(f"q{p}", world.green_lb_arn, "TargetResponseTime", f"p{p}"), "ReturnData": True}
@@ -308,11 +316,9 @@ def test_a_metric_math_alarm_on_two_albs_goes_to_alarm_and_back(aws: dict[str, A
         Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
-    set_weighted_pair(aws, world, blue=50, green=50)
-    clock = simclock.for_surroundings(world, start=START, rate=100.0, clients=500)
+    clock = green_serving_badly(aws, world)
     assert clock.traffic is not None
     assert clock.alarms is not None
-    clock.traffic.set_quality("green", traffic.BAD)
     clock.traffic.set_quality("blue", traffic.Quality(error_rate=0.0))
     clock.step(60 * 4)
     assert clock.alarms.unsupported == {}
@@ -350,11 +356,9 @@ def test_a_percentile_alarm_is_evaluated(aws: dict[str, Any], world: Surrounding
         Threshold=0.3,
         ComparisonOperator="GreaterThanThreshold",
     )
-    set_weighted_pair(aws, world, blue=50, green=50)
-    clock = simclock.for_surroundings(world, start=START, rate=100.0, clients=500)
+    clock = green_serving_badly(aws, world)
     assert clock.traffic is not None
     assert clock.alarms is not None
-    clock.traffic.set_quality("green", traffic.BAD)
     clock.step(60 * 3)
     assert clock.alarms.unsupported == {}
     described = aws["cloudwatch"].describe_alarms(AlarmNames=["green-p99"])["MetricAlarms"][0]
