@@ -64,6 +64,11 @@ class EcsDeployment:
 
 
 # ---------------------------------------------------------------- the plan
+def alb_dimension(load_balancer_arn: str) -> str:
+    """An ALB's CloudWatch ``LoadBalancer`` dimension: the ARN's last part, app/<name>/<id>."""
+    return load_balancer_arn.split(":loadbalancer/", 1)[-1]
+
+
 class SideSpec(Camel):
     color: Color
     set_identifier: str = Field(min_length=1, max_length=128)

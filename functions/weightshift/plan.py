@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from weightshift.errors import InvalidPlan
-from weightshift.models import Color, HealthSettings, MetricCheck, Plan, PlanStep, SideSpec
+from weightshift.models import Color, HealthSettings, MetricCheck, Plan, PlanStep, SideSpec, alb_dimension
 from weightshift.schedule import parse_schedule
 from weightshift.settings import PLACEHOLDER_RE, RouteConfig
 
@@ -163,11 +163,6 @@ def resolve_check(check: MetricCheck, cluster: str, target: SideSpec, live: Side
         return value
 
     return check.model_copy(update={"metrics": fill(check.metrics)})
-
-
-def alb_dimension(load_balancer_arn: str) -> str:
-    """An ALB's CloudWatch ``LoadBalancer`` dimension: the ARN's last part, app/<name>/<id>."""
-    return load_balancer_arn.split(":loadbalancer/", 1)[-1]
 
 
 def extends_bakes(plan: Plan) -> bool:

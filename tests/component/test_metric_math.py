@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from weightshift.plan import alb_dimension
+from weightshift.models import alb_dimension
 from weightshift_emulator import alarms, simclock, traffic
 from weightshift_emulator.metric_math import Context, MetricMathError, evaluate, evaluate_all, parse
 from weightshift_emulator.world import Surroundings, set_weighted_pair

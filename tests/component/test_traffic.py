@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from moto.cloudwatch.models import cloudwatch_backends
 from weightshift.adapters.cloudwatch import CloudWatch
+from weightshift.models import alb_dimension
 from weightshift_emulator import alarms, patches, simclock, traffic
 from weightshift_emulator.world import ACCOUNT, REGION, Surroundings, build_surroundings, set_weighted_pair
 
@@ -28,7 +29,7 @@ def clock_for(world: Surroundings, **knobs: Any) -> simclock.SimClock:
 
 
 def lb_dimension(arn: str) -> list[dict[str, str]]:
-    return [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/")[-1]}]
+    return [{"Name": "LoadBalancer", "Value": alb_dimension(arn)}]
 
 
 def put_5xx_alarm(aws: dict[str, Any], name: str, lb_arn: str, **extra: Any) -> None:
@@ -373,7 +374,7 @@ def test_an_alarm_goes_to_alarm_from_the_data_and_back_to_ok_with_its_events(
     (metric,) = alarm_event["detail"]["configuration"]["metrics"]
     assert metric["metricStat"] == {
         "metric": {
-            "dimensions": {"LoadBalancer": world.green_lb_arn.split(":loadbalancer/")[-1]},
+            "dimensions": {"LoadBalancer": alb_dimension(world.green_lb_arn)},
             "name": "HTTPCode_Target_5XX_Count",
             "namespace": "AWS/ApplicationELB",
         },

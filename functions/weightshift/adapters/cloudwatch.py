@@ -12,6 +12,7 @@ from weightshift import clock
 from weightshift.adapters.aws import error_code
 from weightshift.errors import SignalUnavailable
 from weightshift.health import TrafficSample
+from weightshift.models import alb_dimension
 
 # Route 53 publishes its health-check metrics to CloudWatch in US East (N. Virginia) only:
 # "Change the current region to US East (N. Virginia). Route 53 metrics are not available if
@@ -67,7 +68,7 @@ class CloudWatch:
         self, load_balancer_arn: str, now: datetime, window_seconds: int
     ) -> dict[datetime, tuple[float, float]]:
         """(requests, target 5xx) of an ALB per minute of the last window that has data."""
-        dimension = load_balancer_arn.split(":loadbalancer/", 1)[-1]
+        dimension = alb_dimension(load_balancer_arn)
         start = now - timedelta(seconds=window_seconds)
         queries = [
             {
@@ -111,7 +112,7 @@ class CloudWatch:
                     "Metric": {
                         "Namespace": "AWS/ApplicationELB",
                         "MetricName": "TargetResponseTime",
-                        "Dimensions": [{"Name": "LoadBalancer", "Value": arn.split(":loadbalancer/", 1)[-1]}],
+                        "Dimensions": [{"Name": "LoadBalancer", "Value": alb_dimension(arn)}],
                     },
                     "Period": period,
                     "Stat": percentile,
