@@ -89,12 +89,13 @@ def shipped_dependencies(functions: Path, python: str) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         print(f"installing {requirements} for {python} into {target} (once)", flush=True)
         uv = Path(sys.executable).parent / "uv"  # the venv's (make installs it); pip otherwise
-        installer = [str(uv), "pip"] if uv.exists() else [python, "-m", "pip", "--disable-pip-version-check"]
-        subprocess.run(  # noqa: S603 - our own interpreter and requirements file
-            [*installer, "install", "--python", python, "--quiet", "--target", str(partial), "-r", str(requirements)]
+        installer = (
+            [str(uv), "pip", "install", "--python", python]
             if uv.exists()
-            else [*installer, "install", "--quiet", "--target", str(partial), "-r", str(requirements)],
-            check=True,
+            else [python, "-m", "pip", "install", "--disable-pip-version-check"]
+        )
+        subprocess.run(  # noqa: S603 - our own interpreter and requirements file
+            [*installer, "--quiet", "--target", str(partial), "-r", str(requirements)], check=True
         )
         compile_tree(python, partial)
         partial.rename(target)
