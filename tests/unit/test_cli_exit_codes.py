@@ -22,22 +22,14 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from typer.testing import CliRunner, Result
 from weightshift.models import Weights
-from weightshift.settings import RouteConfig
 from weightshift_cli import main, ops, replay
 from weightshift_cli.aws import AwsOptions
 from weightshift_cli.errors import EXIT_CODES, NEVER, OUTCOMES, NoDeploymentRunning, WatchTimeout, exit_code_table
 
+from tests.unit.helpers import make_config
+
 README = Path(__file__).resolve().parents[2] / "README.md"
-CONFIG = RouteConfig(
-    cluster_name="shop",
-    blue_service_name="shop-blue",
-    green_service_name="shop-green",
-    hosted_zone_id="Z123",
-    record_name="shop.example.com",
-    blue_load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/blue/1",
-    green_load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/green/1",
-    schedule="10,50,100",
-)
+CONFIG = make_config(schedule="10,50,100")
 TD = "arn:aws:ecs:us-east-1:123456789012:task-definition/shop-green"
 
 
@@ -54,7 +46,7 @@ class FakePorts:
             config=CONFIG,
             state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:weightshift-canary",
             table_name="weightshift-deployments",
-            route="Z123#shop.example.com",
+            route=f"{CONFIG.hosted_zone_id}#{CONFIG.record_name}",
             outputs={},
         )
     )
